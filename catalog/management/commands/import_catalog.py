@@ -1,0 +1,12 @@
+"""Import the catalog (事项清单) from an .xlsx file: all or nothing, every problem reported."""
+
+from __future__ import annotations
+
+from catalog.excel import import_catalog
+from catalog.management.excel_commands import ImportCommand
+
+
+class Command(ImportCommand):
+    help = "Import the catalog (事项清单) from an Excel file (upsert; a bad file imports nothing)"
+    importer = staticmethod(import_catalog)
+    what = "catalog (事项清单)"
