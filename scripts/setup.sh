@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages ---------------------------------------------------------------------------
-# gettext: compiles the translation catalogs (manage.py compilemessages). The browser-test and
-# document issues add chromium and fonts-noto-cjk here.
-APT_PACKAGES=(gettext)
+# gettext: compiles the translation catalogs (manage.py compilemessages). chromium: the browser
+# the Playwright tests drive (`playwright install` cannot download one here); fonts-noto-cjk:
+# without a CJK font Chinese renders as empty boxes in the browser and in screenshots.
+APT_PACKAGES=(gettext chromium fonts-noto-cjk)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
