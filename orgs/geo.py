@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import coordTransform  # type: ignore[import-untyped]
+import coordTransform
 import numpy as np
 import shapely
 from django.db import models
