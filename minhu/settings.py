@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "core",
     "orgs",
     "catalog",
+    "orders",
     "demo",
 ]
 
