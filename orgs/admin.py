@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_base import AuditedModelAdmin
+from orgs.addresses import AddressError, address_create, address_delete, address_update
 from orgs.choices import UnitKind
-from orgs.models import Membership, Unit, UnitClosure
+from orgs.models import Address, Membership, Unit, UnitClosure
 from orgs.selectors import unit_path
 from orgs.services import (
     OrgError,
@@ -211,3 +212,81 @@ class MembershipAdmin(AuditedModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             membership_revoke(actor=request.user, membership=obj)
+
+
+class AddressAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Address
+        fields = ("text", "building", "grid", "lon", "lat")
+        help_texts = {
+            "grid": _("留空时由楼院或坐标自动确定所在网格。"),
+            "lon": _("WGS-84 经度；高德、腾讯（GCJ-02）或百度（BD-09）坐标请用 Excel 导入并注明坐标系。"),
+        }
+
+    def _post_clean(self) -> None:
+        # The services validate (normalised text unique, grid consistent with the point).
+        pass
+
+
+@admin.register(Address)
+class AddressAdmin(AuditedModelAdmin):
+    """The unified address list 统一地址库; every save and delete goes through ``orgs.addresses``."""
+
+    form = AddressAdminForm
+    list_display = ("text", "grid", "building", "lon", "lat")
+    search_fields = ("text", "normalized")
+    list_select_related = ("grid", "building")
+    autocomplete_fields = ("grid", "building")
+    list_per_page = 50
+    show_full_result_count = False
+
+    def _as_form_error(self, form: Any, exc: Exception) -> None:
+        messages_list = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        for text in messages_list:
+            form.add_error(None, text)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            saved = address_update(
+                actor=request.user,
+                address=obj,
+                text=data["text"],
+                building=data.get("building"),
+                grid=data.get("grid"),
+                lon=data.get("lon"),
+                lat=data.get("lat"),
+            )
+        else:
+            saved = address_create(
+                actor=request.user,
+                text=data["text"],
+                building=data.get("building"),
+                grid=data.get("grid"),
+                lon=data.get("lon"),
+                lat=data.get("lat"),
+            )
+        obj.pk = saved.pk
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AddressError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        address_delete(actor=request.user, address=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            address_delete(actor=request.user, address=obj)
