@@ -50,3 +50,30 @@ def no_superusers_in_production(app_configs: Any, databases: Any = None, **kwarg
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def field_encryption_key_configured(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """PI-3: personal data is encrypted with a key kept outside the database. In production the
+    key must be given (``FIELD_ENCRYPTION_KEY``), never derived from ``SECRET_KEY``."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from core.crypto import current_scheme
+
+    if not str(getattr(settings, "FIELD_ENCRYPTION_KEY", "") or "").strip():
+        return [
+            Error(
+                "FIELD_ENCRYPTION_KEY is not set; phone and ID numbers cannot be encrypted with a "
+                "key kept outside the database.",
+                hint="Set it to the base64 of 32 random bytes (e.g. `openssl rand -base64 32`).",
+                id="minhu.E003",
+            )
+        ]
+    from core.crypto import keyring
+
+    try:
+        keyring()
+        current_scheme()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="minhu.E004")]
+    return []

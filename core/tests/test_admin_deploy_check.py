@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -11,7 +12,12 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from core.checks import demo_mode_refused, no_superusers_in_production, password_profile_known
+from core.checks import (
+    demo_mode_refused,
+    field_encryption_key_configured,
+    no_superusers_in_production,
+    password_profile_known,
+)
 from core.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +34,7 @@ def test_check_deploy_passes_without_warnings_in_production(tmp_path):
         DEBUG="0",
         DEMO="0",
         ALLOWED_HOSTS="minhu.example.cn",
+        FIELD_ENCRYPTION_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         MINHU_VAR_DIR=str(tmp_path),
         DJANGO_SETTINGS_MODULE="minhu.settings",
     )
@@ -66,3 +73,15 @@ def test_the_deploy_check_warns_about_superusers_outside_debug():
     User.objects.filter(username="root").update(is_active=False)
     with override_settings(DEBUG=False):
         assert no_superusers_in_production(None, databases=["default"]) == []
+
+
+def test_the_deploy_check_requires_a_valid_field_encryption_key():
+    with override_settings(FIELD_ENCRYPTION_KEY=""):
+        assert [e.id for e in field_encryption_key_configured(None)] == ["minhu.E003"]
+    with override_settings(FIELD_ENCRYPTION_KEY="bm90LTMyLWJ5dGVz"):  # "not-32-bytes"
+        assert [e.id for e in field_encryption_key_configured(None)] == ["minhu.E004"]
+    good = base64.b64encode(bytes(range(32))).decode()
+    with override_settings(FIELD_ENCRYPTION_KEY=good, FIELD_CRYPTO_SCHEME="rot13"):
+        assert [e.id for e in field_encryption_key_configured(None)] == ["minhu.E004"]
+    with override_settings(FIELD_ENCRYPTION_KEY=good, FIELD_CRYPTO_SCHEME="aes"):
+        assert field_encryption_key_configured(None) == []
