@@ -1,0 +1,236 @@
+"""Every read of orders. Every list starts from ``orders_visible_to`` (SECURITY.md AC-1).
+
+The scope (DESIGN.md "The organisation") has two axes:
+
+- **holding** — orders one of whose assignments (current or past) is at a unit in the subtree of
+  a unit where the user holds a holding role (``orgs.choices.HOLDING_ROLES``); orders waiting at a
+  dispatch level, or registered at an intake unit, in the subtree of a unit where the user is a
+  dispatcher, agent or callback agent; and orders the user registered;
+- **location** — orders whose grid lies in the territory of a unit where the user holds a
+  location role (``LOCATION_ROLES``: leaders, secretaries, supervisors, grid workers, display).
+
+Each is a subquery through ``UnitClosure``; the result is one query without duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+
+from catalog.models import CatalogItem, KnowledgeAnswer
+from core.crypto import search_hash
+from orders import permissions
+from orders.choices import ASSIGNMENT_ACTIVE, OPEN, NotificationChannel, OrderStatus
+from orders.models import Assignment, Notification, Order, OrderEvent
+from orgs.choices import Role
+from orgs.models import Membership, Unit
+from orgs.selectors import _has_scope, holding_subtree_ids, location_scope_q, unit_subtree_ids
+
+QUEUE_SELECT = ("item", "grid", "dispatch_unit", "lead_unit", "holder_unit")
+DESK_ROLES = frozenset({Role.DISPATCHER, Role.AGENT, Role.CALLBACK_AGENT})
+
+
+def orders_visible_to(actor: Any) -> QuerySet[Order]:
+    """THE scoping selector: every order ``actor`` may see (holding axis ∪ location axis)."""
+    if not _has_scope(actor):
+        return Order.objects.none()
+    held = holding_subtree_ids(actor)
+    desk = holding_subtree_ids(actor, DESK_ROLES)
+    holding = (
+        Q(pk__in=Assignment.objects.filter(unit_id__in=held).values("order_id"))
+        | Q(dispatch_unit_id__in=desk)
+        | Q(intake_unit_id__in=desk)
+        | Q(created_by_id=actor.pk)
+    )
+    return Order.objects.filter(holding | location_scope_q(actor, "grid"))
+
+
+def order_get_for_user(actor: Any, pk: int) -> tuple[Order, bool]:
+    """The order if ``actor`` may see it, and whether they may act on it now (Healthchecks'
+    ``_get_check_for_user``). Raises ``Order.DoesNotExist`` otherwise (→ 404, never 403)."""
+    order = orders_visible_to(actor).select_related(*QUEUE_SELECT, "intake_unit", "parent").get(pk=pk)
+    return order, order_can_write(actor, order)
+
+
+def order_can_write(actor: Any, order: Order) -> bool:
+    """Whether some action is open to ``actor`` on ``order`` in its current state."""
+    if order.status in (OrderStatus.MERGED, OrderStatus.WITHDRAWN):
+        return False
+    if permissions.can_dispatch(actor, order):
+        return True
+    active_units = set(
+        Assignment.objects.filter(order_id=order.pk, status__in=list(ASSIGNMENT_ACTIVE)).values_list(
+            "unit_id", flat=True
+        )
+    )
+    if any(permissions.acts_at(actor, unit_id) for unit_id in active_units):
+        return True
+    if order.status == OrderStatus.AWAITING_CALLBACK and permissions.can_callback(actor, order):
+        return True
+    if order.status == OrderStatus.REGISTERED and permissions.can_submit(actor, order):
+        return True
+    return order.status in OPEN and permissions.can_urge(actor, order)
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def order_list_for_queue(
+    actor: Any,
+    *,
+    queue: str | None = None,
+    status: str | Iterable[str] | None = None,
+    urgency: str | None = None,
+    channel: str | None = None,
+    item: CatalogItem | int | None = None,
+    unit: Unit | int | None = None,
+    location: Unit | int | None = None,
+    due_before: dt.datetime | None = None,
+    due_after: dt.datetime | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    ordering: str = "created",
+) -> QuerySet[Order]:
+    """A work queue or filtered list, always within ``orders_visible_to(actor)``.
+
+    ``queue``: ``"mine"`` — orders with an active assignment at a unit where the actor handles;
+    ``"dispatch"`` — orders waiting for a dispatcher of the actor's scope (to dispatch, rule on a
+    return, review a reply); ``"callback"`` — orders awaiting a callback; None — everything visible.
+    ``unit`` filters to orders assigned within that unit's subtree (holding), ``location`` to orders
+    whose grid lies in that unit's subtree. ``ordering``: ``"created"`` (newest first) or ``"due"``
+    (soonest reply-by first, none last); both end in ``pk`` so the order is stable (cursors).
+    """
+    qs = orders_visible_to(actor)
+    if queue == "mine":
+        units = Membership.objects.filter(
+            user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
+        ).values("unit_id")
+        qs = qs.filter(
+            pk__in=Assignment.objects.filter(unit_id__in=units, status__in=list(ASSIGNMENT_ACTIVE)).values(
+                "order_id"
+            )
+        )
+    elif queue == "dispatch":
+        qs = qs.filter(
+            dispatch_unit_id__in=holding_subtree_ids(actor, permissions.DISPATCH_ROLES),
+            status__in=[
+                OrderStatus.AWAITING_DISPATCH,
+                OrderStatus.RETURN_REQUESTED,
+                OrderStatus.AWAITING_REVIEW,
+            ],
+        )
+    elif queue == "callback":
+        qs = qs.filter(
+            dispatch_unit_id__in=holding_subtree_ids(actor, permissions.CALLBACK_ROLES),
+            status=OrderStatus.AWAITING_CALLBACK,
+        )
+    elif queue is not None:
+        raise ValueError(f"unknown queue {queue!r}")
+    statuses = _as_list(status)
+    if statuses is not None:
+        qs = qs.filter(status__in=statuses)
+    if urgency:
+        qs = qs.filter(urgency=urgency)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if item is not None:
+        qs = qs.filter(item_id=item if isinstance(item, int) else item.pk)
+    if unit is not None:
+        qs = qs.filter(
+            pk__in=Assignment.objects.filter(unit_id__in=unit_subtree_ids(unit)).values("order_id")
+        )
+    if location is not None:
+        qs = qs.filter(grid_id__in=unit_subtree_ids(location))
+    if due_before is not None:
+        qs = qs.filter(due_at__lt=due_before)
+    if due_after is not None:
+        qs = qs.filter(due_at__gte=due_after)
+    if created_from is not None:
+        qs = qs.filter(created_at__gte=created_from)
+    if created_to is not None:
+        qs = qs.filter(created_at__lt=created_to)
+    qs = qs.select_related(*QUEUE_SELECT)
+    if ordering == "due":
+        return qs.order_by(F("due_at").asc(nulls_last=True), "pk")
+    if ordering == "created":
+        return qs.order_by("-created_at", "-pk")
+    raise ValueError(f"unknown ordering {ordering!r}")
+
+
+def order_timeline(order: Order) -> QuerySet[OrderEvent]:
+    """The order's events, oldest first, with who and where."""
+    return (
+        OrderEvent.objects.filter(order_id=order.pk)
+        .select_related("actor", "actor_unit", "assignment__unit")
+        .order_by("seq")
+    )
+
+
+def order_assignments(order: Order) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(order_id=order.pk).select_related("unit").order_by("round", "pk")
+
+
+def order_duplicate_candidates(order: Order, *, days: int = 7, limit: int = 10) -> list[Order]:
+    """Likely duplicates: open orders of the same item in the same grid, created within ``days``
+    of this one (newest first). Insight's classifier may refine this later."""
+    if order.grid_id is None or order.item_id is None:
+        return []
+    window = dt.timedelta(days=days)
+    return list(
+        Order.objects.filter(
+            grid_id=order.grid_id,
+            item_id=order.item_id,
+            status__in=sorted(OPEN),
+            parent__isnull=True,
+            created_at__gte=order.created_at - window,
+            created_at__lte=order.created_at + window,
+        )
+        .exclude(pk=order.pk)
+        .select_related("item", "grid")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def orders_of_requester(actor: Any, phone: str) -> QuerySet[Order]:
+    """The caller's earlier orders (by keyed phone hash), within the actor's scope."""
+    digest = search_hash(phone, kind="phone")
+    if not digest:
+        return Order.objects.none()
+    return orders_visible_to(actor).filter(requester_phone_hash=digest).order_by("-created_at", "-pk")
+
+
+def order_by_number(number: str) -> Order | None:
+    """Unscoped lookup by number — for the resident follow-up check only (which then verifies the
+    phone's last four digits); never for staff pages."""
+    return Order.objects.filter(number=number.strip()).first()
+
+
+def reply_templates(item: CatalogItem | None, today: dt.date) -> list[KnowledgeAnswer]:
+    """Knowledge-base answers attached to the item (valid today): reply templates for handlers."""
+    if item is None:
+        return []
+    return list(
+        KnowledgeAnswer.objects.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=today),
+            Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+            item=item,
+        ).order_by("pk")
+    )
+
+
+def inbox_for(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's in-app notifications, newest first."""
+    qs = Notification.objects.filter(recipient_id=user.pk, channel=NotificationChannel.IN_APP).select_related(
+        "event__order"
+    )
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-pk")
