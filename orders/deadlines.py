@@ -8,8 +8,7 @@ The rules
   counting the day after and end at 24:00 of the last one). A re-dispatch after an upheld return,
   an escalation or a reopen creates new assignments, hence fresh limits.
 - **Delegation.** A delegated child gets its own limits from the delegation instant, each capped by
-  what its parent has left: accept-by and reply-by by the parent's reply-by, contact-by by the
-  parent's contact-by.
+  what its parent has left: no child deadline lies after the parent's reply-by.
 - **Suspension** (挂账, approved) stops every active clock of the order at the approval instant;
   **resumption** continues each deadline with the time it had left: the working time (or calendar
   time, for hour limits) between the pause and the deadline is laid out again from the resumption.
@@ -187,7 +186,7 @@ def clock_start(
     accept_by, contact_by, reply_by = accept.at, contact.at, reply.at
     if parent is not None:
         accept_by = _min(accept_by, parent.reply_by) or accept_by
-        contact_by = _min(contact_by, parent.contact_by or parent.reply_by) or contact_by
+        contact_by = _min(contact_by, parent.reply_by) or contact_by
         reply_by = _min(reply_by, parent.reply_by) or reply_by
     return Clock(
         parent_id=parent_id,

@@ -93,3 +93,13 @@ __all__ = [
     "orders_recompute_for_calendar",
     "replay_order",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``attachment_add`` lives with the upload pipeline in ``orders.attachments`` (Pillow
+    re-encoding); it is importable from here too, lazily, so this package never needs Pillow."""
+    if name == "attachment_add":
+        from orders.attachments import attachment_add
+
+        return attachment_add
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

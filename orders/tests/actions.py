@@ -46,6 +46,7 @@ def _parent(order: Order, cast: Cast, t: dt.datetime) -> dict[str, Any]:
 
 def _merged_with_answer(order: Order, cast: Cast, t: dt.datetime) -> dict[str, Any]:
     """``order`` is merged already (state MERGED); give its parent an approved answer."""
+    assert order.parent_id is not None
     parent = Order.objects.get(pk=order.parent_id)
     services.order_dispatch(order=parent, actor=cast.city_dispatcher, now=t)
     services.order_accept(order=parent, actor=cast.district_handler, now=t + HOUR)
