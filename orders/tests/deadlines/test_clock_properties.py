@@ -38,6 +38,7 @@ def test_a_pause_never_makes_a_deadline_earlier(start, lim, pause_after, paused_
     paused = deadlines.clock_pause(clock, at=start + pause_after)
     resumed = deadlines.clock_resume(paused, at=start + pause_after + paused_for, calendar=CAL)
     for name, before in clock.deadlines().items():
+        assert before is not None
         assert getattr(resumed, name) >= before
 
 
@@ -72,6 +73,7 @@ def test_an_extension_moves_the_reply_by_later_but_never_past_the_cap(start, lim
     assert clock.reply_by is not None
     cap = clock.reply_by + cap_after
     extended = deadlines.clock_extend(clock, amount=extra, unit=lim.unit, calendar=CAL, cap=cap)
+    assert extended.reply_by is not None
     assert clock.reply_by <= extended.reply_by <= cap
 
 
@@ -79,8 +81,9 @@ def test_an_extension_moves_the_reply_by_later_but_never_past_the_cap(start, lim
 def test_a_child_never_has_more_time_than_its_parent(start, lim, parent_lim, after):
     parent = deadlines.clock_start(at=start, limits=parent_lim, calendar=CAL)
     child = deadlines.clock_start(at=start + after, limits=lim, calendar=CAL, parent=parent, parent_id=1)
-    for value in child.deadlines().values():
-        assert value is not None and parent.reply_by is not None
+    assert parent.reply_by is not None
+    assert child.accept_by is not None and child.contact_by is not None and child.reply_by is not None
+    for value in (child.accept_by, child.contact_by, child.reply_by):
         assert value <= parent.reply_by
     assert child.accept_by <= child.reply_by and child.contact_by <= child.reply_by
 
@@ -88,7 +91,7 @@ def test_a_child_never_has_more_time_than_its_parent(start, lim, parent_lim, aft
 # --- replay == stored through the services --------------------------------------------------------
 
 
-class _Rollback(Exception):
+class _Rollback(Exception):  # noqa: N818 -- a control-flow signal, not an error
     pass
 
 
@@ -150,10 +153,10 @@ def _step(step, order, cast, t):
         )
         services.order_extension_approve(order=order, actor=cast.district_handler, now=t, request=request)
     elif step == "suspend":
-        request = services.order_suspend_request(
+        pause = services.order_suspend_request(
             order=order, actor=cast.district_handler, now=t, reason="待审批"
         )
-        services.order_suspend_approve(order=order, actor=cast.city_dispatcher, now=t, request=request)
+        services.order_suspend_approve(order=order, actor=cast.city_dispatcher, now=t, request=pause)
     elif step == "resume":
         services.order_resume(order=order, actor=cast.city_dispatcher, now=t)
     elif step == "reply_child":

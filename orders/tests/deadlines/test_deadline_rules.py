@@ -20,8 +20,8 @@ from orders.services.supervision import replay_order, stored_clocks
 from orders.tests.factories import HOUR, make_item, make_order, walk_to
 
 
-def at(*args):
-    return dt.datetime(*args, tzinfo=SHANGHAI)
+def at(year, month, day, hour=0):
+    return dt.datetime(year, month, day, hour, tzinfo=SHANGHAI)
 
 
 def lead_of(order, round_no=None):
@@ -89,6 +89,7 @@ def test_delegated_child_gets_no_more_than_the_parent_has_left(cast, order, now)
     )
     grandchild = Assignment.objects.get(order=order, parent=child)
     assert grandchild.accept_by == at(2025, 10, 11, 0)
+    assert grandchild.reply_by is not None and child.reply_by is not None
     assert grandchild.reply_by <= child.reply_by
     assert_replay_matches(order)
 
