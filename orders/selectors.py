@@ -178,7 +178,7 @@ def order_assignments(order: Order) -> QuerySet[Assignment]:
     return Assignment.objects.filter(order_id=order.pk).select_related("unit").order_by("round", "pk")
 
 
-def order_duplicate_candidates(order: Order, *, days: int = 7, limit: int = 10) -> list[Order]:
+def order_duplicate_candidates(order: Order, *, days: int = 30, limit: int = 10) -> list[Order]:
     """Likely duplicates: open orders of the same item in the same grid, created within ``days``
     of this one (newest first). Insight's classifier may refine this later."""
     if order.grid_id is None or order.item_id is None:
