@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Router, Schema
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 from pydantic import field_validator
@@ -105,7 +105,7 @@ def call_page_path(call: Call) -> str:
     response={201: CallCreatedOut, 200: CallCreatedOut, **STAFF_ERRORS},
     summary="话务系统推送来电",
 )
-def call_create(request: HttpRequest, response: HttpResponse, data: CallIn) -> tuple[int, dict[str, Any]]:
+def call_create(request: HttpRequest, response: HttpResponse, data: CallIn) -> Status[dict[str, Any]]:
     """Idempotent on the call id: the same call posted again answers 200 with the same page."""
     system: TelephonySystem = request.auth  # type: ignore[attr-defined]
     call, created = services.call_record(
@@ -117,12 +117,15 @@ def call_create(request: HttpRequest, response: HttpResponse, data: CallIn) -> t
         now=timezone.now(),
     )
     path = call_page_path(call)
-    return (201 if created else 200), {
-        "id": call.pk,
-        "call_id": call.call_id,
-        "call_page_path": path,
-        "call_page_url": request.build_absolute_uri(path),
-    }
+    return Status(
+        201 if created else 200,
+        {
+            "id": call.pk,
+            "call_id": call.call_id,
+            "call_page_path": path,
+            "call_page_url": request.build_absolute_uri(path),
+        },
+    )
 
 
 def call_get_for_user(actor: Any, pk: int) -> Call:
@@ -171,15 +174,15 @@ def call_detail(request: HttpRequest, call_pk: int) -> dict[str, Any]:
     response={201: OrderDetailOut, 200: OrderDetailOut, **STAFF_ERRORS},
     summary="从来电登记工单",
 )
-def call_order_create(request: HttpRequest, call_pk: int, data: OrderFieldsIn) -> tuple[int, dict[str, Any]]:
+def call_order_create(request: HttpRequest, call_pk: int, data: OrderFieldsIn) -> Status[dict[str, Any]]:
     """The caller's number comes from the call record; the order keeps the call id."""
     actor = request.auth  # type: ignore[attr-defined]
     call = call_get_for_user(actor, call_pk)
     earlier = replayed(actor, data.client_request_id)
     if earlier is not None:
-        return 200, present.order_detail(actor, order_get_for_user(actor, earlier.pk)[0])
+        return Status(200, present.order_detail(actor, order_get_for_user(actor, earlier.pk)[0]))
     order = services.call_order_create(call=call, actor=actor, now=timezone.now(), **create_kwargs(data))
-    return 201, present.order_detail(actor, order_get_for_user(actor, order.pk)[0])
+    return Status(201, present.order_detail(actor, order_get_for_user(actor, order.pk)[0]))
 
 
 # --- residents ---------------------------------------------------------------------------------------
@@ -254,7 +257,7 @@ def resident_submit(
     response: HttpResponse,
     data: Form[ResidentSubmitIn],
     photos: File[list[UploadedFile]] | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Multipart form. Idempotent on ``client_request_id`` (or the ``Idempotency-Key`` header)."""
     _no_store(response)
     _limit(request, "submit", "PUBLIC_SUBMIT_PER_HOUR")
@@ -282,13 +285,16 @@ def resident_submit(
         photos=uploads,
         client_request_id=data.client_request_id or request.headers.get("Idempotency-Key") or None,
     )
-    return (201 if created else 200), {
-        "number": order.number,
-        "status": order.status,
-        "status_label": present.status_label(order.status),
-        "created_at": order.created_at,
-        "photos": order.attachments.count(),
-    }
+    return Status(
+        201 if created else 200,
+        {
+            "number": order.number,
+            "status": order.status,
+            "status_label": present.status_label(order.status),
+            "created_at": order.created_at,
+            "photos": order.attachments.count(),
+        },
+    )
 
 
 def _public_reply(status: str, text: str) -> str:
@@ -315,7 +321,7 @@ def resident_follow(request: HttpRequest, response: HttpResponse, data: FollowIn
 
 
 @public_router.post("/orders/rate", response={201: RatedOut, **PUBLIC_ERRORS}, summary="群众评价")
-def resident_rate(request: HttpRequest, response: HttpResponse, data: RateIn) -> tuple[int, dict[str, Any]]:
+def resident_rate(request: HttpRequest, response: HttpResponse, data: RateIn) -> Status[dict[str, Any]]:
     """Once per order, after the callback stage has opened (awaiting callback or closed)."""
     _no_store(response)
     _limit(request, "rate", "PUBLIC_RATE_PER_HOUR")
@@ -326,8 +332,11 @@ def resident_rate(request: HttpRequest, response: HttpResponse, data: RateIn) ->
         comment=data.comment,
         now=timezone.now(),
     )
-    return 201, {
-        "number": data.number.strip(),
-        "satisfaction": rating.satisfaction,
-        "created_at": rating.created_at,
-    }
+    return Status(
+        201,
+        {
+            "number": data.number.strip(),
+            "satisfaction": rating.satisfaction,
+            "created_at": rating.created_at,
+        },
+    )

@@ -8,6 +8,7 @@ exception                                               status  ``code``
 ``orders.errors.InvalidInput`` (and ``django``'s         422     ``invalid_input`` …
 ``ValidationError``), ninja's request validation                ``validation_error``
 ``orders.errors.RateLimited``                           429     ``rate_limited``
+a body ninja cannot parse (its ``HttpError(400)``)      422     ``validation_error``
 any other ``OrderError`` (``http_status`` if it has     400     its ``code``
 one)
 ``django.core.exceptions.PermissionDenied``             403     ``permission_denied``
@@ -108,6 +109,8 @@ def chinese_message(error: dict[str, Any]) -> str:
     """A Chinese message for one pydantic error (our validators raise Chinese ``ValueError``s)."""
     kind = str(error.get("type", ""))
     ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+    if isinstance(ctx.get("expected"), str):  # pydantic's "'a', 'b' or 'c'" → "a、b、c"
+        ctx["expected"] = str(ctx["expected"]).replace(" or ", ", ").replace("'", "").replace(", ", "、")
     if kind == "value_error":
         text = str(error.get("msg", ""))
         return text.removeprefix("Value error, ") or _("取值无效。")
@@ -174,7 +177,13 @@ def register_error_handlers(api: NinjaAPI) -> None:
         return respond(request, 401, _body(_("未认证：请提供有效的 API 令牌。"), "unauthenticated"))
 
     def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
-        return respond(request, exc.status_code, _body(exc.message, "http_error"))
+        if exc.status_code == 400:  # ninja could not parse the body: a validation error like the others
+            message = _("请求体不是有效的 JSON。")
+            errors = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+            return respond(request, 422, _body(message, "validation_error", errors=errors))
+        if exc.status_code == 429:
+            return respond(request, 429, _body(_("请求过于频繁，请稍后再试。"), "rate_limited"))
+        return respond(request, exc.status_code, _body(_("请求无法处理。"), "http_error"))
 
     api.add_exception_handler(NinjaValidationError, on_validation)
     api.add_exception_handler(DjangoValidationError, on_django_validation)

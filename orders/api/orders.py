@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from catalog.models import CatalogItem, KnowledgeAnswer
@@ -285,12 +285,12 @@ def replayed(actor: Any, client_request_id: str | None) -> Order | None:
 
 
 @router.post("", response={201: OrderDetailOut, 200: OrderDetailOut, **STAFF_ERRORS}, summary="登记工单")
-def order_create(request: HttpRequest, data: OrderCreateIn) -> tuple[int, dict[str, Any]]:
+def order_create(request: HttpRequest, data: OrderCreateIn) -> Status[dict[str, Any]]:
     """Idempotent on ``client_request_id``: a retry answers 200 with the first order."""
     actor = _actor(request)
     earlier = replayed(actor, data.client_request_id)
     if earlier is not None:
-        return 200, present.order_detail(actor, _order(request, earlier.pk))
+        return Status(200, present.order_detail(actor, _order(request, earlier.pk)))
     order = services.order_create(
         actor=actor,
         now=timezone.now(),
@@ -298,7 +298,7 @@ def order_create(request: HttpRequest, data: OrderCreateIn) -> tuple[int, dict[s
         requester_phone=data.requester_phone,
         **create_kwargs(data),
     )
-    return 201, present.order_detail(actor, _order(request, order.pk))
+    return Status(201, present.order_detail(actor, _order(request, order.pk)))
 
 
 @router.post(
@@ -308,14 +308,14 @@ def order_create(request: HttpRequest, data: OrderCreateIn) -> tuple[int, dict[s
 )
 def order_attachment_upload(
     request: HttpRequest, order_id: int, file: File[UploadedFile]
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Photos are re-encoded without metadata; SVG, HTML and executables are refused."""
     order = _order(request, order_id)
     data = attachments.read_upload(file)
     attachment = attachments.attachment_add(
         order=order, actor=_actor(request), now=timezone.now(), data=data, name=file.name or ""
     )
-    return 201, present.attachment_out(attachment)
+    return Status(201, present.attachment_out(attachment))
 
 
 @router.post(
