@@ -38,3 +38,33 @@ def _fresh_calendar():
 @pytest.fixture
 def cast(tree, dept_handler, street_handler, outsider) -> WhistleCast:
     return make_cast(tree, dept_handler, street_handler, outsider)
+
+
+# --- threaded tests on PostgreSQL -----------------------------------------------------------------
+# A transactional test ends with a flush (TRUNCATE of every table), which the append-only
+# triggers refuse (the audit log's, the order timeline's and the whistle timeline's). Around that
+# flush only, the session runs with ``session_replication_role = replica`` so user triggers do not
+# fire; the role is reset right after. Set-up order gives the teardown order:
+# ``pg_transactional_db`` (replica) → ``transactional_db`` (flush) → ``_replication_role_reset``.
+
+
+@pytest.fixture
+def _replication_role_reset(django_db_blocker):
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@pytest.fixture
+def pg_transactional_db(_replication_role_reset, transactional_db):
+    """``transactional_db`` whose final flush passes the append-only triggers (PostgreSQL)."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")

@@ -37,7 +37,7 @@ def test_urgent_whistle_summons_each_department_with_calendar_limits(cast, now):
 def test_short_whistle_counts_working_hours_and_days(cast, now):
     whistle = blow(cast, now, type=WhistleType.SHORT)
 
-    s = Summons.objects.filter(whistle=whistle).first()
+    s = Summons.objects.filter(whistle=whistle)[0]
     assert s.acknowledge_by == now + 4 * HOUR  # Monday 13:00
     assert s.arrive_by == dt.datetime(2025, 3, 5, 0, 0, tzinfo=SHANGHAI)  # end of Tuesday
 
@@ -46,7 +46,7 @@ def test_short_whistle_before_national_day_skips_the_holidays(cast):
     # Monday 29 September 2025: Tuesday 30 is the last working day before 1–8 October.
     whistle = blow(cast, HOLIDAY_EVE, type=WhistleType.SHORT)
 
-    s = Summons.objects.filter(whistle=whistle).first()
+    s = Summons.objects.filter(whistle=whistle)[0]
     assert s.acknowledge_by == HOLIDAY_EVE + 4 * HOUR
     assert s.arrive_by == dt.datetime(2025, 10, 1, 0, 0, tzinfo=SHANGHAI)
 
@@ -55,7 +55,7 @@ def test_working_hours_continue_after_the_weekend(cast):
     friday_late = dt.datetime(2025, 3, 7, 22, 0, tzinfo=SHANGHAI)
     whistle = blow(cast, friday_late, type=WhistleType.SHORT)
 
-    s = Summons.objects.filter(whistle=whistle).first()
+    s = Summons.objects.filter(whistle=whistle)[0]
     # two hours left on Friday, two more from Monday 00:00
     assert s.acknowledge_by == dt.datetime(2025, 3, 10, 2, 0, tzinfo=SHANGHAI)
 
@@ -64,7 +64,7 @@ def test_long_whistle_arrival_is_the_meeting(cast, now):
     meeting = now + 3 * HOUR
     whistle = blow(cast, now, type=WhistleType.LONG, meeting_at=meeting, meeting_place="街道会议室")
 
-    s = Summons.objects.filter(whistle=whistle).first()
+    s = Summons.objects.filter(whistle=whistle)[0]
     assert s.arrive_by == meeting
     # one working day would run past the meeting: acknowledging is due by the meeting
     assert s.acknowledge_by == meeting
@@ -84,7 +84,7 @@ def test_configured_limits_replace_the_defaults(cast, now):
     )
     whistle = blow(cast, now, type=WhistleType.URGENT)
 
-    s = Summons.objects.filter(whistle=whistle).first()
+    s = Summons.objects.filter(whistle=whistle)[0]
     assert (s.acknowledge_by, s.arrive_by) == (now + 15 * MINUTE, now + HOUR)
 
 
