@@ -7,12 +7,14 @@ from ninja import NinjaAPI
 from intake.api import calls_router, public_router
 from orders.api import register_error_handlers
 from orders.api import router as orders_router
+from whistles.api import router as whistles_router
 
 api = NinjaAPI(title="Minhu API", version="1", urls_namespace="api")
 register_error_handlers(api)
 api.add_router("/orders", orders_router)
 api.add_router("/calls", calls_router)
 api.add_router("/public", public_router)
+api.add_router("/whistles", whistles_router)
 
 
 @api.get("/health", auth=None, summary="Liveness check")

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "orgs",
     "catalog",
     "orders",
+    "whistles",
     "intake",
     "demo",
 ]
