@@ -256,7 +256,7 @@ def resident_submit(
     request: HttpRequest,
     response: HttpResponse,
     data: Form[ResidentSubmitIn],
-    photos: File[list[UploadedFile]] | None = None,
+    photos: File[list[UploadedFile] | None] = None,
 ) -> Status[dict[str, Any]]:
     """Multipart form. Idempotent on ``client_request_id`` (or the ``Idempotency-Key`` header)."""
     _no_store(response)

@@ -49,7 +49,9 @@ def test_happy_path(action, api, cast, now):
 @pytest.mark.parametrize("action", ACTIONS, ids=str)
 def test_someone_close_but_not_entitled_is_refused(action, api, cast, now):
     order, kwargs = ready(action, cast, now)
-    near = SPECS[action].near_miss(cast)
+    near_miss = SPECS[action].near_miss
+    assert near_miss is not None
+    near = near_miss(cast)
     version = order.version
     path, body = http_call(action, order.pk, kwargs)
     with time_machine.travel(now + LATER, tick=False):
