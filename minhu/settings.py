@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "whistles",
+    "assessment",
     "intake",
     "demo",
 ]

@@ -1,0 +1,415 @@
+"""The daily rollups (STYLE.md rule 15): per-order facts read from the orders timeline, and
+``UnitDailyCount`` rebuilt a day at a time from them.
+
+- ``rollup_orders(order_ids=…)`` recomputes those orders' facts from the raw tables
+  (``metrics.order_fact``); for each fact that changed, every day it left and every day it
+  entered is rebuilt — so a late callback, a reopen or a ruled appeal recomputes exactly the days
+  it touches.
+- ``rollup_days(days=…)`` rebuilds ``UnitDailyCount`` for those days from ``OrderFact`` (three
+  GROUP BY queries for any number of days).
+- ``rollup_catch_up(now=…)`` reads the orders timeline after ``FillState("timeline").cursor``,
+  with a look-back window for transactions that committed out of id order, and recomputes the
+  orders whose fact is older than their timeline (``source_seq != last_seq``).
+- ``rollup_rebuild(now=…)`` is the full recomputation; a test proves it equals the incremental
+  result.
+
+All are safe to run twice (a second run finds nothing changed). Writers serialise on the
+``FillState("lock")`` row (``select_for_update``; SQLite serialises writers anyway). Orders are
+never imported the other way: ``orders`` knows nothing of this module (STYLE.md §10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from django.db import transaction
+from django.db.models import Max, Sum
+
+from assessment import metrics
+from assessment.choices import AppealStatus
+from assessment.metrics import (
+    ALL_MEASURES,
+    ASSESSED_MEASURES,
+    FACT_EVENT_TYPES,
+    HANDLING,
+    TERRITORIAL,
+    VOLUME_MEASURES,
+    CallbackRow,
+    EventRow,
+    Fact,
+    LeadRow,
+    OrderRow,
+    metric_name,
+)
+from assessment.models import Appeal, FillState, OrderFact, UnitDailyCount
+from orders.choices import AssignmentRole
+from orders.models import Assignment, Callback, Order, OrderEvent
+
+LOCK = "lock"
+TIMELINE = "timeline"
+REBUILD = "rebuild"
+BATCH = 2000  # orders per load (keeps ``IN`` lists small on SQLite)
+EVENT_BATCH = 20_000
+LOOKBACK = 10_000  # event ids re-read below the cursor (late commits); cheap: only stale orders recompute
+DAY_BATCH = 62
+
+T = TypeVar("T")
+
+
+def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _state(name: str) -> FillState:
+    """The ``FillState`` row ``name``, created if missing and locked for this transaction."""
+    row, _created = FillState.objects.get_or_create(name=name)
+    return FillState.objects.select_for_update().get(pk=row.pk)
+
+
+# --- reading the raw tables ---------------------------------------------------------------------------
+
+
+def compute_facts(order_ids: Sequence[int]) -> dict[int, Fact]:
+    """The current facts of ``order_ids`` from the raw tables: five queries per ``BATCH`` orders."""
+    facts: dict[int, Fact] = {}
+    for chunk in _chunks(sorted(set(order_ids)), BATCH):
+        ids = list(chunk)
+        leads: dict[int, list[LeadRow]] = {}
+        lead_rows = Assignment.objects.filter(
+            order_id__in=ids, role=AssignmentRole.LEAD, parent__isnull=True
+        ).values_list(
+            "order_id",
+            "pk",
+            "unit_id",
+            "round",
+            "dispatched_at",
+            "accept_by",
+            "accepted_at",
+            "reply_by",
+            "replied_at",
+        )
+        for (
+            order_id,
+            pk,
+            unit_id,
+            round_no,
+            dispatched_at,
+            accept_by,
+            accepted_at,
+            reply_by,
+            replied_at,
+        ) in lead_rows:
+            leads.setdefault(order_id, []).append(
+                LeadRow(pk, unit_id, round_no, dispatched_at, accept_by, accepted_at, reply_by, replied_at)
+            )
+        callbacks: dict[int, list[CallbackRow]] = {}
+        callback_rows = Callback.objects.filter(order_id__in=ids).values_list(
+            "order_id", "pk", "created_at", "reached", "unit_contacted", "resolved", "satisfaction"
+        )
+        for order_id, pk, created_at, reached, contacted, resolved, satisfaction in callback_rows:
+            callbacks.setdefault(order_id, []).append(
+                CallbackRow(pk, created_at, reached, contacted, resolved, satisfaction)
+            )
+        events: dict[int, list[EventRow]] = {}
+        event_rows = (
+            OrderEvent.objects.filter(order_id__in=ids, type__in=FACT_EVENT_TYPES)
+            .order_by()
+            .values_list("order_id", "type", "occurred_at", "assignment_id")
+        )
+        for order_id, event_type, occurred_at, assignment_id in event_rows:
+            events.setdefault(order_id, []).append(EventRow(event_type, occurred_at, assignment_id))
+        upheld = set(
+            Appeal.objects.filter(order_id__in=ids, status=AppealStatus.UPHELD).values_list(
+                "order_id", flat=True
+            )
+        )
+        for row in Order.objects.filter(pk__in=ids).values_list(
+            "pk",
+            "status",
+            "parent_id",
+            "channel",
+            "item_id",
+            "grid_id",
+            "dispatch_unit_id",
+            "created_at",
+            "closed_at",
+            "last_seq",
+            "rework_count",
+            "reopen_count",
+        ):
+            order = OrderRow(*row)
+            facts[order.pk] = metrics.order_fact(
+                order,
+                leads=leads.get(order.pk, []),
+                callbacks=callbacks.get(order.pk, []),
+                events=events.get(order.pk, []),
+                upheld_appeal=order.pk in upheld,
+            )
+    return facts
+
+
+def _to_row(fact: Fact, now: dt.datetime) -> OrderFact:
+    return OrderFact(
+        order_id=fact.order_id,
+        source_seq=fact.source_seq,
+        item_id=fact.item_id,
+        channel=fact.channel,
+        loc_unit_id=fact.loc_unit_id,
+        hdl_unit_id=fact.hdl_unit_id,
+        created_day=fact.created_day,
+        count_day=fact.count_day,
+        computed_at=now,
+        **{measure: fact.value(measure) for measure in ALL_MEASURES},
+    )
+
+
+def _from_row(row: OrderFact) -> Fact:
+    return Fact(
+        order_id=row.order_id,
+        source_seq=row.source_seq,
+        item_id=row.item_id,
+        channel=row.channel,
+        loc_unit_id=row.loc_unit_id,
+        hdl_unit_id=row.hdl_unit_id,
+        created_day=row.created_day,
+        count_day=row.count_day,
+        values={m: getattr(row, m) for m in ALL_MEASURES if getattr(row, m)},
+    )
+
+
+def _volume_part(fact: Fact) -> tuple[object, ...]:
+    return (
+        fact.created_day,
+        fact.loc_unit_id,
+        fact.item_id,
+        fact.channel,
+        *(fact.value(m) for m in VOLUME_MEASURES),
+    )
+
+
+def _assessed_part(fact: Fact) -> tuple[object, ...]:
+    return (
+        fact.count_day,
+        fact.loc_unit_id,
+        fact.hdl_unit_id,
+        fact.item_id,
+        fact.channel,
+        *(fact.value(m) for m in ASSESSED_MEASURES),
+    )
+
+
+def _changed_days(old: Fact | None, new: Fact) -> set[dt.date]:
+    """The days whose cells differ between two facts of one order: its registration day(s) when
+    the volume part changed, its count day(s) when the assessed part changed."""
+    if old is None:
+        return {new.created_day} | ({new.count_day} if new.count_day is not None else set())
+    days: set[dt.date] = set()
+    if _volume_part(old) != _volume_part(new):
+        days |= {old.created_day, new.created_day}
+    if _assessed_part(old) != _assessed_part(new):
+        days |= {d for d in (old.count_day, new.count_day) if d is not None}
+    return days
+
+
+# --- the writers ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RollupResult:
+    orders: int = 0  # orders whose fact changed
+    days: set[dt.date] = field(default_factory=set)
+    rows: int = 0  # UnitDailyCount rows written
+
+
+@transaction.atomic
+def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult:
+    """Recompute the facts of ``order_ids`` and rebuild the days whose contribution changed."""
+    ids = sorted(set(order_ids))
+    result = RollupResult()
+    if not ids:
+        return result
+    _state(LOCK)
+    for chunk in _chunks(ids, BATCH):
+        old = {row.order_id: row for row in OrderFact.objects.filter(order_id__in=list(chunk))}
+        new = compute_facts(chunk)
+        replace: list[Fact] = []
+        reseq: list[OrderFact] = []
+        for pk in chunk:
+            fact = new.get(pk)
+            if fact is None:  # orders are never deleted; nothing to attribute
+                continue
+            stored = old.get(pk)
+            previous = _from_row(stored) if stored is not None else None
+            if previous is not None and previous.key() == fact.key():
+                if stored is not None and stored.source_seq != fact.source_seq:
+                    stored.source_seq = fact.source_seq
+                    stored.computed_at = now
+                    reseq.append(stored)
+                continue
+            result.days |= _changed_days(previous, fact)
+            replace.append(fact)
+        if replace:
+            OrderFact.objects.filter(order_id__in=[f.order_id for f in replace]).delete()
+            OrderFact.objects.bulk_create([_to_row(f, now) for f in replace], batch_size=BATCH)
+            result.orders += len(replace)
+        if reseq:
+            OrderFact.objects.bulk_update(reseq, ["source_seq", "computed_at"], batch_size=BATCH)
+    result.rows = rollup_days(days=result.days)
+    return result
+
+
+def _cells_for_days(days: Sequence[dt.date]) -> Iterator[UnitDailyCount]:
+    """The ``UnitDailyCount`` rows of ``days``, aggregated from ``OrderFact`` by the database."""
+    volume = (
+        OrderFact.objects.filter(created_day__in=days)
+        .order_by()
+        .values("created_day", "loc_unit_id", "item_id", "channel")
+        .annotate(**{m: Sum(m) for m in VOLUME_MEASURES})
+    )
+    for row in volume:
+        for measure in VOLUME_MEASURES:
+            if row[measure]:
+                yield UnitDailyCount(
+                    unit_id=row["loc_unit_id"],
+                    day=row["created_day"],
+                    item_id=row["item_id"],
+                    channel=row["channel"],
+                    metric=metric_name(TERRITORIAL, measure),
+                    value=row[measure],
+                )
+    assessed = OrderFact.objects.filter(count_day__in=days).order_by()
+    for axis, unit_field, qs in (
+        (TERRITORIAL, "loc_unit_id", assessed),
+        (HANDLING, "hdl_unit_id", assessed.filter(hdl_unit__isnull=False)),
+    ):
+        grouped = qs.values("count_day", unit_field, "item_id", "channel").annotate(
+            **{m: Sum(m) for m in ASSESSED_MEASURES}
+        )
+        for row in grouped:
+            for measure in ASSESSED_MEASURES:
+                if row[measure]:
+                    yield UnitDailyCount(
+                        unit_id=row[unit_field],
+                        day=row["count_day"],
+                        item_id=row["item_id"],
+                        channel=row["channel"],
+                        metric=metric_name(axis, measure),
+                        value=row[measure],
+                    )
+
+
+@transaction.atomic
+def rollup_days(*, days: Iterable[dt.date]) -> int:
+    """Rebuild ``UnitDailyCount`` for ``days`` from the facts; returns the rows written."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return 0
+    _state(LOCK)
+    written = 0
+    for chunk in _chunks(wanted, DAY_BATCH):
+        group = list(chunk)
+        UnitDailyCount.objects.filter(day__in=group).delete()
+        batch: list[UnitDailyCount] = []
+        for cell in _cells_for_days(group):
+            batch.append(cell)
+            if len(batch) >= BATCH:
+                UnitDailyCount.objects.bulk_create(batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            UnitDailyCount.objects.bulk_create(batch)
+            written += len(batch)
+    return written
+
+
+def _stale(order_ids: Iterable[int]) -> list[int]:
+    """Of ``order_ids``, those whose fact is missing or older than their timeline."""
+    ids = sorted(set(order_ids))
+    stale: list[int] = []
+    for chunk in _chunks(ids, BATCH):
+        seqs = dict(Order.objects.filter(pk__in=list(chunk)).values_list("pk", "last_seq"))
+        facts = dict(OrderFact.objects.filter(order_id__in=list(chunk)).values_list("order_id", "source_seq"))
+        stale.extend(pk for pk, seq in seqs.items() if facts.get(pk) != seq)
+    return stale
+
+
+@dataclass
+class CatchUpResult:
+    events: int = 0
+    orders: int = 0
+    days: set[dt.date] = field(default_factory=set)
+    cursor: int = 0
+
+
+def rollup_catch_up(*, now: dt.datetime, batch: int = EVENT_BATCH, lookback: int = LOOKBACK) -> CatchUpResult:
+    """Read the orders timeline after the cursor and bring the facts and days up to date.
+
+    Each chunk of events is one transaction holding the ``timeline`` row, so concurrent runs take
+    turns; the first chunk starts ``lookback`` ids below the cursor (an event whose transaction
+    committed after a later id was read is still seen) — its orders recompute only if stale."""
+    result = CatchUpResult()
+    first = True
+    while True:
+        with transaction.atomic():
+            state = _state(TIMELINE)
+            start = max(0, state.cursor - lookback) if first else state.cursor
+            first = False
+            chunk = list(
+                OrderEvent.objects.filter(pk__gt=start).order_by("pk").values_list("pk", "order_id")[:batch]
+            )
+            if chunk:
+                stale = _stale({order_id for _pk, order_id in chunk})
+                if stale:
+                    done = rollup_orders(order_ids=stale, now=now)
+                    result.orders += done.orders
+                    result.days |= done.days
+                result.events += len(chunk)
+                state.cursor = max(state.cursor, chunk[-1][0])
+            state.until = now
+            state.updated_at = now
+            state.save(update_fields=["cursor", "until", "updated_at"])
+            result.cursor = state.cursor
+        if len(chunk) < batch:
+            return result
+
+
+@dataclass
+class RebuildResult:
+    orders: int = 0
+    days: int = 0
+    rows: int = 0
+
+
+@transaction.atomic
+def rollup_rebuild(*, now: dt.datetime) -> RebuildResult:
+    """The full recomputation: every fact from the raw tables, every day from the facts. The
+    timeline cursor moves to the last event seen at the start (later ones are caught up)."""
+    _state(LOCK)
+    timeline = _state(TIMELINE)
+    last_event = OrderEvent.objects.aggregate(m=Max("pk"))["m"] or 0
+    UnitDailyCount.objects.all().delete()
+    OrderFact.objects.all().delete()
+    result = RebuildResult()
+    ids = list(Order.objects.order_by("pk").values_list("pk", flat=True))
+    for chunk in _chunks(ids, BATCH):
+        facts = compute_facts(chunk)
+        OrderFact.objects.bulk_create([_to_row(f, now) for f in facts.values()], batch_size=BATCH)
+        result.orders += len(facts)
+    days: set[dt.date] = set(OrderFact.objects.values_list("created_day", flat=True).distinct())
+    days |= {d for d in OrderFact.objects.values_list("count_day", flat=True).distinct() if d is not None}
+    result.days = len(days)
+    result.rows = rollup_days(days=days)
+    timeline.cursor = max(timeline.cursor, last_event)
+    timeline.until = now
+    timeline.updated_at = now
+    timeline.save(update_fields=["cursor", "until", "updated_at"])
+    state = _state(REBUILD)
+    state.cursor = last_event
+    state.until = now
+    state.updated_at = now
+    state.save(update_fields=["cursor", "until", "updated_at"])
+    return result

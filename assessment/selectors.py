@@ -1,0 +1,503 @@
+"""Every read of the assessment: factors, a unit's rates per period, rankings with change,
+department scores, appeals, the briefing's lists and the dashboard widgets.
+
+Dashboards read the pre-aggregated ``UnitDailyCount`` (STYLE.md rules 14–15): one query per
+widget, conditional aggregates (``Sum("value", filter=Q(metric=…))``) grouped through
+``orgs.UnitClosure`` for subtree totals. The rates themselves are computed from the summed counts
+by ``assessment.metrics``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+
+from assessment import metrics, permissions
+from assessment.choices import AppealStatus, RankingKind, WarningLevel
+from assessment.metrics import (
+    ALL_MEASURES,
+    ASSESSED_MEASURES,
+    AXES,
+    HANDLING,
+    TERRITORIAL,
+    Counts,
+    DepartmentScore,
+    Factors,
+    Period,
+    Rates,
+    metric_name,
+)
+from assessment.models import (
+    Appeal,
+    AssessmentConfig,
+    DepartmentEvaluation,
+    EarlyWarning,
+    OrderFact,
+    UnitDailyCount,
+)
+from core.workcalendar import SHANGHAI
+from orders.choices import OPEN, AssignmentRole, OrderStatus
+from orders.models import Assignment, Order
+from orgs.choices import UnitKind
+from orgs.models import Unit, UnitClosure
+from orgs.selectors import holding_scope_q, unit_subtree_ids
+from whistles.selectors import department_rating_summary
+
+# --- factors ------------------------------------------------------------------------------------------
+
+
+def default_factors() -> Factors:
+    """The code defaults, overridden by ``settings.ASSESSMENT_DEFAULTS`` (a dict) when set."""
+    return metrics.factors_from(getattr(settings, "ASSESSMENT_DEFAULTS", None))
+
+
+def factors_for(unit: Unit | int) -> Factors:
+    """The factors of the city ``unit`` belongs to (its root), else the defaults. One query."""
+    pk = unit if isinstance(unit, int) else unit.pk
+    row = (
+        AssessmentConfig.objects.filter(
+            city_id__in=UnitClosure.objects.filter(descendant_id=pk).values("ancestor_id")
+        )
+        .values(*metrics.FACTOR_NAMES)
+        .first()
+    )
+    return metrics.factors_from(row, defaults=default_factors())
+
+
+def config_for_city(city: Unit) -> AssessmentConfig | None:
+    return AssessmentConfig.objects.filter(city=city).first()
+
+
+# --- a unit's figures ------------------------------------------------------------------------------------
+
+
+def _sums(axes: Iterable[str], measures: Iterable[str], **extra: Any) -> dict[str, Sum]:
+    """``{"<axis>__<measure>": Sum("value", filter=Q(metric=…, **extra))}``"""
+    return {
+        f"{axis}__{m}": Sum("value", filter=Q(metric=metric_name(axis, m), **extra))
+        for axis in axes
+        for m in measures
+    }
+
+
+def _counts(row: Mapping[str, Any], axis: str, *, prefix: str = "") -> Counts:
+    values = {m: int(row.get(f"{prefix}{axis}__{m}") or 0) for m in ALL_MEASURES}
+    return Counts(values={k: v for k, v in values.items() if v})
+
+
+@dataclass(frozen=True)
+class UnitRates:
+    unit_id: int
+    period: Period
+    factors: Factors
+    territorial: Rates  # orders whose problem lies in the unit's territory
+    handling: Rates  # orders the unit (or a unit below it) held the final lead of
+
+
+def unit_counts_for_period(*, unit: Unit | int, period: Period) -> dict[str, Counts]:
+    """Counts on both axes over ``unit``'s subtree and ``period`` — one query."""
+    row = UnitDailyCount.objects.filter(
+        unit_id__in=unit_subtree_ids(unit), day__gte=period.start, day__lt=period.end
+    ).aggregate(**_sums([TERRITORIAL], ALL_MEASURES), **_sums([HANDLING], ASSESSED_MEASURES))
+    return {axis: _counts(row, axis) for axis in AXES}
+
+
+def unit_rates_for_period(*, unit: Unit, period: Period, factors: Factors | None = None) -> UnitRates:
+    """The rates and time measures of ``unit`` (its subtree) in ``period``: two queries (the
+    city's factors, the counts)."""
+    f = factors or factors_for(unit)
+    counts = unit_counts_for_period(unit=unit, period=period)
+    return UnitRates(
+        unit_id=unit.pk,
+        period=period,
+        factors=f,
+        territorial=metrics.rates(counts[TERRITORIAL], f),
+        handling=metrics.rates(counts[HANDLING], f),
+    )
+
+
+def assessed_unit_ids(order: Order) -> set[int]:
+    """The units an order is assessed against: every unit that held one of its lead assignments
+    (any round, delegated ones too) and the street and community where the problem is."""
+    units = set(
+        Assignment.objects.filter(order_id=order.pk, role=AssignmentRole.LEAD).values_list(
+            "unit_id", flat=True
+        )
+    )
+    if order.grid_id is not None:
+        units |= set(
+            UnitClosure.objects.filter(
+                descendant_id=order.grid_id, ancestor__kind__in=[UnitKind.STREET, UnitKind.COMMUNITY]
+            ).values_list("ancestor_id", flat=True)
+        )
+    return units
+
+
+# --- rankings ---------------------------------------------------------------------------------------------
+
+RANKED_KIND = {RankingKind.STREET: UnitKind.STREET, RankingKind.DEPARTMENT: UnitKind.DEPARTMENT}
+RANKED_AXIS = {RankingKind.STREET: TERRITORIAL, RankingKind.DEPARTMENT: HANDLING}
+
+
+@dataclass(frozen=True)
+class RankingRow:
+    unit_id: int
+    code: str
+    name: str
+    rank: int | None
+    previous_rank: int | None
+    score: float | None
+    previous_score: float | None
+    rates: Rates
+    previous_rates: Rates
+    department: DepartmentScore | None = None
+    previous_department: DepartmentScore | None = None
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places moved up since the previous period (negative: down)."""
+        if self.rank is None or self.previous_rank is None:
+            return None
+        return self.previous_rank - self.rank
+
+    @property
+    def score_change(self) -> float | None:
+        if self.score is None or self.previous_score is None:
+            return None
+        return self.score - self.previous_score
+
+
+def _period_counts(
+    *, scope: Unit, kind: str, axis: str, period: Period, previous: Period
+) -> dict[int, tuple[Counts, Counts]]:
+    """Per ranked unit (kind ``kind`` inside ``scope``), its counts in ``period`` and ``previous``
+    on ``axis``: one query, grouped through the closure table."""
+    rel = "descendant__daily_counts__"
+    sums: dict[str, Sum] = {}
+    for m in ASSESSED_MEASURES:
+        metric = metric_name(axis, m)
+        sums[f"cur{axis}__{m}"] = Sum(
+            f"{rel}value", filter=Q(**{f"{rel}metric": metric, f"{rel}day__gte": period.start})
+        )
+        sums[f"pre{axis}__{m}"] = Sum(
+            f"{rel}value", filter=Q(**{f"{rel}metric": metric, f"{rel}day__lt": period.start})
+        )
+    rows = (
+        UnitClosure.objects.filter(ancestor__kind=kind, ancestor_id__in=unit_subtree_ids(scope))
+        .filter(**{f"{rel}day__gte": previous.start, f"{rel}day__lt": period.end})
+        .order_by()
+        .values("ancestor_id")
+        .annotate(**sums)
+    )
+    return {
+        row["ancestor_id"]: (_counts(row, axis, prefix="cur"), _counts(row, axis, prefix="pre"))
+        for row in rows
+    }
+
+
+def _department_of(scope: Unit) -> dict[int, int]:
+    """unit id → its department (itself for a department, the parent for a station)."""
+    return dict(
+        UnitClosure.objects.filter(
+            ancestor__kind=UnitKind.DEPARTMENT, ancestor_id__in=unit_subtree_ids(scope)
+        )
+        .order_by()
+        .values_list("descendant_id", "ancestor_id")
+    )
+
+
+def _whistle_scores(departments: Mapping[int, int], period: Period) -> dict[int, float]:
+    """Per department, ``metrics.whistle_score`` over its own and its stations' whistle ratings."""
+    summary = department_rating_summary(
+        start=_day_start(period.start), end=_day_start(period.end), unit_ids=list(departments)
+    )
+    totals: dict[int, list[float]] = {}
+    for unit_id, s in summary.items():
+        dept = departments[unit_id]
+        total = totals.setdefault(dept, [0.0, 0.0, 0.0])  # count, reported, Σ average × count
+        total[0] += s.count
+        total[1] += s.reported
+        total[2] += s.average * s.count
+    scores: dict[int, float] = {}
+    for dept, (count, reported, weighted) in totals.items():
+        score = metrics.whistle_score(average=weighted / count, count=int(count), reported=int(reported))
+        if score is not None:
+            scores[dept] = score
+    return scores
+
+
+def _evaluation_scores(
+    departments: Mapping[int, int], periods: Sequence[Period]
+) -> dict[tuple[dt.date, int], float]:
+    """(period start, department) → mean of the streets' evaluations (0–100), one query."""
+    rows = (
+        DepartmentEvaluation.objects.filter(
+            period__in=[p.start for p in periods], unit_id__in=list(departments)
+        )
+        .order_by()
+        .values("period", "unit_id")
+        .annotate(n=Count("pk"), avg=Avg("score"))
+    )
+    totals: dict[tuple[dt.date, int], list[float]] = {}
+    for row in rows:
+        key = (row["period"], departments[row["unit_id"]])
+        total = totals.setdefault(key, [0.0, 0.0])
+        total[0] += row["n"]
+        total[1] += float(row["avg"]) * row["n"]
+    return {key: weighted / n for key, (n, weighted) in totals.items() if n}
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
+
+
+def _sort_and_rank(entries: list[tuple[Unit, float | None, int]]) -> dict[int, int | None]:
+    """Ranks by score (best first), then valid callbacks (more first), then code."""
+    ordered = sorted(entries, key=lambda e: (e[1] is None, -(e[1] or 0), -e[2], e[0].code))
+    ranks = metrics.competition_ranks([e[1] for e in ordered])
+    return {e[0].pk: r for e, r in zip(ordered, ranks, strict=True)}
+
+
+def ranking_for_period(*, scope: Unit, kind: str, period: Period) -> list[RankingRow]:
+    """The ranking of streets (territorial: where problems are) or departments (handling: what
+    they held, with the streets' ratings weighed in) inside ``scope`` for ``period``, each with
+    its rank and score in the previous period. Best first; units without a valid callback last."""
+    ranking = RankingKind(kind)
+    unit_kind = RANKED_KIND[ranking]
+    axis = RANKED_AXIS[ranking]
+    previous = period.previous()
+    f = factors_for(scope)
+    units = list(
+        Unit.objects.filter(kind=unit_kind, is_active=True, pk__in=unit_subtree_ids(scope)).order_by("code")
+    )
+    counts = _period_counts(scope=scope, kind=unit_kind, axis=axis, period=period, previous=previous)
+    empty = Counts()
+    dept_scores: dict[int, tuple[DepartmentScore, DepartmentScore]] = {}
+    if ranking == RankingKind.DEPARTMENT:
+        departments = _department_of(scope)
+        whistle_now = _whistle_scores(departments, period)
+        whistle_before = _whistle_scores(departments, previous)
+        evaluations = _evaluation_scores(departments, [period, previous])
+        for unit in units:
+            cur, pre = counts.get(unit.pk, (empty, empty))
+            dept_scores[unit.pk] = (
+                metrics.department_score(
+                    order_score=metrics.rates(cur, f).score,
+                    whistle=whistle_now.get(unit.pk),
+                    evaluation=evaluations.get((period.start, unit.pk)),
+                    f=f,
+                ),
+                metrics.department_score(
+                    order_score=metrics.rates(pre, f).score,
+                    whistle=whistle_before.get(unit.pk),
+                    evaluation=evaluations.get((previous.start, unit.pk)),
+                    f=f,
+                ),
+            )
+    current: list[tuple[Unit, float | None, int]] = []
+    before: list[tuple[Unit, float | None, int]] = []
+    built: dict[int, tuple[Rates, Rates]] = {}
+    for unit in units:
+        cur, pre = counts.get(unit.pk, (empty, empty))
+        r_cur, r_pre = metrics.rates(cur, f), metrics.rates(pre, f)
+        built[unit.pk] = (r_cur, r_pre)
+        if ranking == RankingKind.DEPARTMENT:
+            s_cur, s_pre = dept_scores[unit.pk][0].score, dept_scores[unit.pk][1].score
+        else:
+            s_cur, s_pre = r_cur.score, r_pre.score
+        current.append((unit, s_cur, cur["valid"]))
+        before.append((unit, s_pre, pre["valid"]))
+    rank_now = _sort_and_rank(current)
+    rank_before = _sort_and_rank(before)
+    scores_now = {u.pk: s for u, s, _v in current}
+    scores_before = {u.pk: s for u, s, _v in before}
+    rows = [
+        RankingRow(
+            unit_id=unit.pk,
+            code=unit.code,
+            name=unit.name,
+            rank=rank_now[unit.pk],
+            previous_rank=rank_before[unit.pk],
+            score=scores_now[unit.pk],
+            previous_score=scores_before[unit.pk],
+            rates=built[unit.pk][0],
+            previous_rates=built[unit.pk][1],
+            department=dept_scores[unit.pk][0] if unit.pk in dept_scores else None,
+            previous_department=dept_scores[unit.pk][1] if unit.pk in dept_scores else None,
+        )
+        for unit in units
+    ]
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.code))
+    return rows
+
+
+# --- appeals ------------------------------------------------------------------------------------------------
+
+
+def appeals_visible_to(actor: Any) -> QuerySet[Appeal]:
+    """Appeals the actor may see: their units' own (holding axis), and every appeal on orders
+    dispatched at a level where they are the centre. System administrators see all."""
+    qs = Appeal.objects.select_related("order", "unit", "submitted_by", "ruled_by").order_by(
+        "-submitted_at", "-pk"
+    )
+    if permissions.is_system_admin(actor):
+        return qs
+    return qs.filter(
+        holding_scope_q(actor, "unit", permissions.APPEAL_ROLES | permissions.ADMIN_ROLES)
+        | holding_scope_q(actor, "order__dispatch_unit", permissions.RULING_ROLES)
+    )
+
+
+def appeal_get_for_user(actor: Any, pk: int) -> Appeal:
+    """One appeal if the actor may see it (``Appeal.DoesNotExist`` otherwise — 404, never 403)."""
+    return appeals_visible_to(actor).get(pk=pk)
+
+
+def appeals_for_period(*, scope: Unit, period: Period) -> list[Appeal]:
+    """Every appeal submitted in ``period`` whose unit, or whose order's grid, is inside
+    ``scope`` — for the briefing (all of them, whatever their outcome)."""
+    inside = unit_subtree_ids(scope)
+    return list(
+        Appeal.objects.filter(
+            Q(unit_id__in=inside) | Q(order__grid_id__in=inside),
+            submitted_at__gte=_day_start(period.start),
+            submitted_at__lt=_day_start(period.end),
+        )
+        .select_related("order", "unit", "submitted_by", "ruled_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def pending_appeal_count(actor: Any) -> int:
+    return appeals_visible_to(actor).filter(status=AppealStatus.PENDING).count()
+
+
+# --- the briefing's lists and the dashboard widgets -----------------------------------------------------------
+
+
+def overdue_orders_for_period(*, scope: Unit, period: Period, limit: int = 500) -> list[dict[str, Any]]:
+    """Orders counted in ``period`` that were replied after their deadline, in ``scope``
+    (territorially or by the handling unit), worst first."""
+    inside = unit_subtree_ids(scope)
+    rows = (
+        OrderFact.objects.filter(
+            Q(loc_unit_id__in=inside) | Q(hdl_unit_id__in=inside),
+            count_day__gte=period.start,
+            count_day__lt=period.end,
+            overdue__gt=0,
+        )
+        .order_by("-overdue_multiple_milli", "order_id")
+        .values(
+            "order_id",
+            "order__number",
+            "order__title",
+            "hdl_unit__name",
+            "loc_unit__name",
+            "count_day",
+            "overdue_multiple_milli",
+        )[:limit]
+    )
+    return [dict(row) for row in rows]
+
+
+def top_problems(*, scope: Unit, period: Period, limit: int = 10) -> list[dict[str, Any]]:
+    """The most reported catalog items in ``scope`` and ``period`` (volume), one query."""
+    rows = (
+        UnitDailyCount.objects.filter(
+            unit_id__in=unit_subtree_ids(scope),
+            day__gte=period.start,
+            day__lt=period.end,
+            metric=metric_name(TERRITORIAL, "received"),
+        )
+        .order_by()
+        .values("item_id", "item__name", "item__code")
+        .annotate(n=Sum("value"))
+        .order_by("-n", "item__code")[:limit]
+    )
+    return list(rows)
+
+
+def volume_by_day(*, scope: Unit, period: Period) -> list[tuple[dt.date, int, int]]:
+    """(day, received, closed) for the trend chart: one query."""
+    rows = (
+        UnitDailyCount.objects.filter(
+            unit_id__in=unit_subtree_ids(scope), day__gte=period.start, day__lt=period.end
+        )
+        .order_by()
+        .values("day")
+        .annotate(
+            received=Sum("value", filter=Q(metric=metric_name(TERRITORIAL, "received"))),
+            closed=Sum("value", filter=Q(metric=metric_name(TERRITORIAL, "closed"))),
+        )
+        .order_by("day")
+    )
+    return [(r["day"], int(r["received"] or 0), int(r["closed"] or 0)) for r in rows]
+
+
+def volume_by_channel(*, scope: Unit, period: Period) -> list[tuple[str, int]]:
+    """(channel, received) for the breakdown chart: one query."""
+    rows = (
+        UnitDailyCount.objects.filter(
+            unit_id__in=unit_subtree_ids(scope),
+            day__gte=period.start,
+            day__lt=period.end,
+            metric=metric_name(TERRITORIAL, "received"),
+        )
+        .order_by()
+        .values("channel")
+        .annotate(n=Sum("value"))
+        .order_by("-n", "channel")
+    )
+    return [(r["channel"], int(r["n"] or 0)) for r in rows]
+
+
+@dataclass(frozen=True)
+class TodayCounters:
+    new: int
+    open: int
+    overdue: int
+    closed: int
+
+
+def today_counters(*, scope: Unit, now: dt.datetime) -> TodayCounters:
+    """Live counters of the territory (orders by grid): registered today, open, open past their
+    reply deadline, closed today — one query with conditional aggregates over the orders."""
+    start = _day_start(now.astimezone(SHANGHAI).date())
+    row = Order.objects.filter(grid_id__in=unit_subtree_ids(scope), parent__isnull=True).aggregate(
+        new=Count("pk", filter=Q(created_at__gte=start)),
+        open=Count("pk", filter=Q(status__in=sorted(OPEN))),
+        overdue=Count("pk", filter=Q(status__in=sorted(OPEN), due_at__lt=now)),
+        closed=Count("pk", filter=Q(status=OrderStatus.CLOSED, closed_at__gte=start)),
+    )
+    return TodayCounters(new=row["new"], open=row["open"], overdue=row["overdue"], closed=row["closed"])
+
+
+LEVEL_RANK = Case(
+    When(level=WarningLevel.RED, then=Value(3)),
+    When(level=WarningLevel.ORANGE, then=Value(2)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+
+
+def early_warnings_for_dashboard(*, scope: Unit, since: dt.date, limit: int = 20) -> list[EarlyWarning]:
+    """The dashboard's early-warning slot: warnings in ``scope`` from ``since``, most severe and
+    most recent first (one query)."""
+    return list(
+        EarlyWarning.objects.filter(area_id__in=unit_subtree_ids(scope), day__gte=since)
+        .select_related("area", "item")
+        .annotate(severity=LEVEL_RANK)
+        .order_by("-day", "-severity", "pk")[:limit]
+    )
+
+
+def fill_status() -> dict[str, Any]:
+    """How fresh the rollups are (for the dashboard's footnote)."""
+    from assessment.models import FillState
+
+    return {row.name: {"cursor": row.cursor, "until": row.until} for row in FillState.objects.all()}

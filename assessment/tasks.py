@@ -1,0 +1,37 @@
+"""Background work of the assessment (Huey). Thin: take ids or days, call ``assessment.rollups``;
+safe to run twice (a second run finds every fact up to date and changes nothing).
+
+- ``rollup_catch_up_task`` — every minute: read the orders timeline since the cursor and bring
+  the facts and daily rollups up to date (``rollups.rollup_catch_up``);
+- ``rollup_orders_task(order_ids)`` — recompute some orders now (after an appeal is upheld);
+- ``rollup_days_task(days)`` — rebuild some days from the facts (ISO dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+
+@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey is untyped
+def rollup_catch_up_task() -> int:
+    from assessment.rollups import rollup_catch_up
+
+    return rollup_catch_up(now=timezone.now()).orders
+
+
+@db_task(retries=3, retry_delay=30)  # type: ignore[untyped-decorator]  # huey is untyped
+def rollup_orders_task(order_ids: list[int]) -> int:
+    from assessment.rollups import rollup_orders
+
+    return rollup_orders(order_ids=[int(pk) for pk in order_ids], now=timezone.now()).orders
+
+
+@db_task(retries=3, retry_delay=30)  # type: ignore[untyped-decorator]  # huey is untyped
+def rollup_days_task(days: list[str]) -> int:
+    from assessment.rollups import rollup_days
+
+    return rollup_days(days=[dt.date.fromisoformat(day) for day in days])

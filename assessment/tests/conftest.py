@@ -1,0 +1,28 @@
+"""Fixtures of the assessment tests: the orders' cast and fixed clock (re-used from
+``orders/tests/conftest.py``), plus a few people of our own.
+
+``NOW`` is Friday 26 September 2025, 09:00 Asia/Shanghai (see the orders' conftest).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from orders.tests.conftest import _fresh_calendar, cast, now  # noqa: F401 -- fixtures re-used
+from orders.tests.factories import person
+from orgs.choices import Role
+
+
+@pytest.fixture
+def street_secretary(tree):
+    return person("street_secretary", tree.street, Role.SECRETARY)
+
+
+@pytest.fixture
+def city_leader(tree):
+    return person("city_leader", tree.city, Role.LEADER)
+
+
+@pytest.fixture
+def city_business_admin(tree):
+    return person("city_business_admin", tree.city, Role.ADMINISTRATOR)
