@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -58,6 +59,9 @@ INSTALLED_APPS = [
     "axes",
     "huey.contrib.djhuey",
     "ninja",
+    "csp",
+    "django_htmx",
+    "template_partials",
     "core",
     "orgs",
     "catalog",
@@ -66,16 +70,20 @@ INSTALLED_APPS = [
     "assessment",
     "intake",
     "demo",
+    "web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "core.middleware.RequestContextMiddleware",
     "core.middleware.SessionPolicyMiddleware",
@@ -98,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "web.context_processors.layout",
             ],
         },
     },
@@ -224,6 +233,52 @@ OPEN311_POST_PER_HOUR = envint("OPEN311_POST_PER_HOUR", "600")
 # Following an order: after this many wrong phone digits the order number is locked for a while.
 FOLLOW_MAX_MISSES = envint("FOLLOW_MAX_MISSES", "5")
 FOLLOW_LOCK_SECONDS = envint("FOLLOW_LOCK_SECONDS", str(15 * 60))
+
+# --- pages: Content-Security-Policy (django-csp 4), maps, polling -----------------------------------
+# Map tiles: none by default (grid polygons on a plain background, offline). MAP_TILE_URL is a
+# Leaflet URL template ({z}/{x}/{y}, optional {s}); MAP_TILE_CRS names the tiles' coordinate
+# system (wgs84 | gcj02 | bd09); the map converts our WGS-84 geometry to it before drawing.
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+MAP_TILE_CRS = os.environ.get("MAP_TILE_CRS", "wgs84").lower()
+MAP_TILE_SUBDOMAINS = os.environ.get("MAP_TILE_SUBDOMAINS", "")
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+if MAP_TILE_CRS not in {"wgs84", "gcj02", "bd09"}:
+    raise RuntimeError("MAP_TILE_CRS must be wgs84, gcj02 or bd09")
+
+
+def _csp_origin(url_template: str) -> list[str]:
+    """The CSP source of a tile URL template: its scheme and host, ``{s}`` as a wildcard label."""
+    if not url_template:
+        return []
+    parts = urlsplit(url_template.replace("{s}", "minhu-subdomain"))
+    host = (parts.hostname or "").replace("minhu-subdomain", "*")
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{parts.scheme}://{host}{port}"] if parts.scheme and host else []
+
+
+# No inline script, no eval, no inline style: scripts, styles, fonts and images come from this
+# origin (plus the configured map tiles); htmx is configured accordingly (web/base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *_csp_origin(MAP_TILE_URL)],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "worker-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+CSRF_FAILURE_VIEW = "web.views.csrf_failure"
+# How often the top bar asks for the unread-notification count (a background request that does
+# not extend the idle clock).
+WEB_POLL_SECONDS = envint("WEB_POLL_SECONDS", "60")
 
 # --- addresses and imports ----------------------------------------------------------------------
 # Leading province/city names stripped before an address is matched (orgs.addresses).

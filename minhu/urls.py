@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("web.urls")),
     # The OpenAPI description and its docs page (offline assets) also at the unversioned paths.
     path("api/openapi.json", partial(openapi_json, api=api), name="api_openapi_json"),
     path("api/docs", partial(openapi_view, api=api), name="api_docs"),
@@ -20,3 +21,7 @@ urlpatterns = [
     path("attachments/<int:pk>", attachment_download, name="attachment_download"),
     path("", include("intake.urls")),
 ]
+
+handler403 = "web.views.permission_denied"
+handler404 = "web.views.page_not_found"
+handler500 = "web.views.server_error"
