@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs", partial(openapi_view, api=api), name="api_docs"),
     path("open311/v2/", include("intake.open311")),
     path("attachments/<int:pk>", attachment_download, name="attachment_download"),
+    path("whistles/", include("whistles.urls")),
     path("", include("intake.urls")),
 ]
 

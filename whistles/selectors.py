@@ -184,12 +184,16 @@ class InboxItem:
         return self.summons.is_waiting and self.summons.whistle.is_open
 
 
-def summons_inbox(user: Any, *, now: datetime, open_only: bool = True, limit: int = 200) -> list[InboxItem]:
-    """The summonses of ``user``'s departments: those still to act on first (earliest deadline
-    first), then the rest newest first. Two queries."""
+def summons_inbox(
+    user: Any, *, now: datetime, open_only: bool = True, limit: int = 200, summons_id: int | None = None
+) -> list[InboxItem]:
+    """The summonses of ``user``'s departments (or just ``summons_id``): those still to act on
+    first (earliest deadline first), then the rest newest first. Two queries."""
     qs = summons_of_user(user)
     if open_only:
         qs = qs.filter(whistle__status=WhistleStatus.OPEN)
+    if summons_id is not None:
+        qs = qs.filter(pk=summons_id)
     summonses = list(
         qs.select_related("whistle", "whistle__unit", "unit")
         .prefetch_related(Prefetch("tasks", queryset=WhistleTask.objects.order_by("due_at", "pk")))
@@ -265,6 +269,8 @@ def whistle_detail(user: Any, pk: int, *, now: datetime) -> WhistleDetail:
         .select_related("unit", "rating", "acknowledged_by", "checked_in_by")
         .order_by("unit__code", "pk")
     )
+    for s in summonses:
+        s.whistle = whistle  # the detail's whistle: no query when a card asks for it
     tasks = list(WhistleTask.objects.filter(whistle_id=whistle.pk).order_by("assigned_at", "pk"))
     events = list(
         WhistleEvent.objects.filter(whistle_id=whistle.pk)

@@ -32,7 +32,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from core.workcalendar import load_calendar
@@ -908,6 +908,7 @@ class SweepResult:
 
 @dataclass(frozen=True)
 class _Due:
+    whistle_id: int
     summons_id: int
     task_id: int | None
     kind: DeadlineKind
@@ -915,51 +916,57 @@ class _Due:
     due_at: datetime
 
 
+def _not_recorded(*, levels: list[str], kind: str | None = None, task: bool = False) -> Any:
+    """``NOT EXISTS`` a warning at one of ``levels`` for the outer summons (kind) or task: an
+    anti-join on both databases (a ``NOT IN`` over a nullable column plans badly on PostgreSQL)."""
+    if task:
+        warnings = WhistleWarning.objects.filter(task_id=OuterRef("pk"), level__in=levels)
+    else:
+        warnings = WhistleWarning.objects.filter(
+            summons_id=OuterRef("pk"), kind=kind, level__in=levels, task__isnull=True
+        )
+    return ~Exists(warnings)
+
+
 def _due_warnings(now: datetime, limit: int) -> list[_Due]:
     """Deadlines whose yellow or red warning is due and not yet recorded (a red one makes the
-    yellow one moot). Reads only; the recording re-checks under the lock."""
+    yellow one moot). Reads only; the recording re-checks under the lock. The yellow instant
+    never follows the deadline, so both filters start from the indexed ``*_warn_at`` columns."""
     open_whistle = Q(whistle__status=WhistleStatus.OPEN)
     waiting: list[str] = [SummonsStatus.SUMMONED, SummonsStatus.ACKNOWLEDGED]
     due: list[_Due] = []
-
-    def recorded(kind: str, levels: list[str]) -> Any:
-        return WhistleWarning.objects.filter(kind=kind, level__in=levels, task__isnull=True).values(
-            "summons_id"
-        )
-
     specs: list[tuple[DeadlineKind, list[str], str, str]] = [
         (DeadlineKind.ACKNOWLEDGE, [SummonsStatus.SUMMONED], "acknowledge_warn_at", "acknowledge_by"),
         (DeadlineKind.ARRIVE, waiting, "arrive_warn_at", "arrive_by"),
     ]
+    fields = ("whistle_id", "pk")
     for kind, statuses, warn_field, due_field in specs:
-        base = Summons.objects.filter(open_whistle, status__in=statuses)
-        red = base.filter(**{f"{due_field}__lte": now}).exclude(pk__in=recorded(kind, [WarningLevel.RED]))
-        for pk, due_at in red.order_by(due_field, "pk").values_list("pk", due_field)[:limit]:
-            due.append(_Due(pk, None, kind, WarningLevel.RED, due_at))
-        yellow = base.filter(**{f"{warn_field}__lte": now, f"{due_field}__gt": now}).exclude(
-            pk__in=recorded(kind, [WarningLevel.YELLOW, WarningLevel.RED])
+        base = Summons.objects.filter(open_whistle, status__in=statuses, **{f"{warn_field}__lte": now})
+        red = base.filter(_not_recorded(kind=kind, levels=[WarningLevel.RED]), **{f"{due_field}__lte": now})
+        for whistle_id, pk, due_at in red.order_by(due_field, "pk").values_list(*fields, due_field)[:limit]:
+            due.append(_Due(whistle_id, pk, None, kind, WarningLevel.RED, due_at))
+        yellow = base.filter(
+            _not_recorded(kind=kind, levels=[WarningLevel.YELLOW, WarningLevel.RED]),
+            **{f"{due_field}__gt": now},
         )
-        for pk, due_at in yellow.order_by(warn_field, "pk").values_list("pk", due_field)[:limit]:
-            due.append(_Due(pk, None, kind, WarningLevel.YELLOW, due_at))
-    tasks = WhistleTask.objects.filter(open_whistle, status=TaskStatus.OPEN)
-
-    def task_recorded(levels: list[str]) -> Any:
-        return WhistleWarning.objects.filter(task__isnull=False, level__in=levels).values("task_id")
-
-    for pk, summons_id, due_at in (
-        tasks.filter(due_at__lte=now)
-        .exclude(pk__in=task_recorded([WarningLevel.RED]))
+        for whistle_id, pk, due_at in yellow.order_by(warn_field, "pk").values_list(*fields, due_field)[
+            :limit
+        ]:
+            due.append(_Due(whistle_id, pk, None, kind, WarningLevel.YELLOW, due_at))
+    tasks = WhistleTask.objects.filter(open_whistle, status=TaskStatus.OPEN, warn_at__lte=now)
+    task_fields = ("whistle_id", "summons_id", "pk", "due_at")
+    for whistle_id, summons_id, pk, due_at in (
+        tasks.filter(_not_recorded(task=True, levels=[WarningLevel.RED]), due_at__lte=now)
         .order_by("due_at", "pk")
-        .values_list("pk", "summons_id", "due_at")[:limit]
+        .values_list(*task_fields)[:limit]
     ):
-        due.append(_Due(summons_id, pk, DeadlineKind.TASK, WarningLevel.RED, due_at))
-    for pk, summons_id, due_at in (
-        tasks.filter(warn_at__lte=now, due_at__gt=now)
-        .exclude(pk__in=task_recorded([WarningLevel.YELLOW, WarningLevel.RED]))
+        due.append(_Due(whistle_id, summons_id, pk, DeadlineKind.TASK, WarningLevel.RED, due_at))
+    for whistle_id, summons_id, pk, due_at in (
+        tasks.filter(_not_recorded(task=True, levels=[WarningLevel.YELLOW, WarningLevel.RED]), due_at__gt=now)
         .order_by("warn_at", "pk")
-        .values_list("pk", "summons_id", "due_at")[:limit]
+        .values_list(*task_fields)[:limit]
     ):
-        due.append(_Due(summons_id, pk, DeadlineKind.TASK, WarningLevel.YELLOW, due_at))
+        due.append(_Due(whistle_id, summons_id, pk, DeadlineKind.TASK, WarningLevel.YELLOW, due_at))
     return due
 
 
@@ -971,27 +978,51 @@ def _still_due(item: _Due, summons: Summons, task: WhistleTask | None) -> bool:
     return summons.status in (SummonsStatus.SUMMONED, SummonsStatus.ACKNOWLEDGED)
 
 
-def _record_warning(item: _Due, *, now: datetime) -> tuple[bool, bool]:
+class _People:
+    """Recipients looked up once per sweep (a sweep may warn one unit many times)."""
+
+    def __init__(self) -> None:
+        self._departments: dict[int, list[Any]] = {}
+        self._whistle_units: dict[int, list[Any]] = {}
+
+    def department(self, unit_id: int) -> list[Any]:
+        if unit_id not in self._departments:
+            self._departments[unit_id] = _department_people([unit_id])
+        return self._departments[unit_id]
+
+    def street(self, whistle: Whistle) -> list[Any]:
+        if whistle.unit_id not in self._whistle_units:
+            self._whistle_units[whistle.unit_id] = notifications.users_at(
+                [whistle.unit_id], permissions.WHISTLE_ROLES
+            )
+        people = list(self._whistle_units[whistle.unit_id])
+        if all(u.pk != whistle.blown_by_id for u in people):
+            people.append(whistle.blown_by)
+        return people
+
+
+def _record_warning(item: _Due, *, now: datetime, people: _People) -> tuple[bool, bool]:
     """Record one warning in its own transaction: (recorded, marked overdue). Safe under several
-    workers: the whistle lock serialises them and the unique row refuses a second copy."""
+    workers: the whistle lock serialises them, the state and the existing rows are read again
+    under it, and the unique row refuses a second copy."""
     with transaction.atomic():
-        summons = Summons.objects.select_related("unit").get(pk=item.summons_id)
-        whistle = _lock_whistle(summons.whistle_id)
+        whistle = _lock_whistle(item.whistle_id)
         if whistle.status != WhistleStatus.OPEN:
             return False, False
-        summons.refresh_from_db()
+        summons = Summons.objects.select_related("unit").get(pk=item.summons_id)
         task = WhistleTask.objects.get(pk=item.task_id) if item.task_id is not None else None
         if not _still_due(item, summons, task):
             return False, False
-        existing = WhistleWarning.objects.filter(level__in=[item.level, WarningLevel.RED])
+        levels: list[str] = (
+            [WarningLevel.RED] if item.level == WarningLevel.RED else [WarningLevel.YELLOW, WarningLevel.RED]
+        )
+        existing = WhistleWarning.objects.filter(level__in=levels)
         existing = (
             existing.filter(task_id=item.task_id)
             if item.task_id is not None
             else existing.filter(summons_id=item.summons_id, kind=item.kind, task__isnull=True)
         )
-        if existing.filter(level=item.level).exists() or (
-            item.level == WarningLevel.YELLOW and existing.exists()
-        ):
+        if existing.exists():
             return False, False
         event = _append_event(
             whistle,
@@ -1019,27 +1050,19 @@ def _record_warning(item: _Due, *, now: datetime) -> tuple[bool, bool]:
         marked = False
         if item.level == WarningLevel.RED:
             if task is not None:
-                marked = (
-                    WhistleTask.objects.filter(pk=task.pk, overdue_at__isnull=True).update(
-                        overdue_at=item.due_at
-                    )
-                    == 1
-                )
+                target = WhistleTask.objects.filter(pk=task.pk, overdue_at__isnull=True)
+                marked = target.update(overdue_at=item.due_at) == 1
             else:
-                marked = (
-                    Summons.objects.filter(pk=summons.pk, overdue_at__isnull=True).update(
-                        overdue_at=item.due_at
-                    )
-                    == 1
-                )
+                late = Summons.objects.filter(pk=summons.pk, overdue_at__isnull=True)
+                marked = late.update(overdue_at=item.due_at) == 1
         what = _("%(unit)s%(kind)s%(level)s") % {
             "unit": summons.unit.name,
             "kind": item.kind.label,
             "level": _("已超时") if item.level == WarningLevel.RED else _("即将到期"),
         }
-        recipients = _department_people([summons.unit_id])
+        recipients = list(people.department(summons.unit_id))
         if item.level == WarningLevel.RED:
-            recipients += _whistle_people(whistle)
+            recipients += people.street(whistle)
         notifications.record_for(
             event, recipients, title=_title(whistle, what), urgent=whistle.type == WhistleType.URGENT
         )
@@ -1052,9 +1075,10 @@ def whistle_sweep(*, now: datetime, limit: int = 1000) -> SweepResult:
     the whistle lock) and mark summonses and tasks overdue at their first missed deadline.
     Each warning is its own transaction, so one failure does not undo the others."""
     result = SweepResult()
+    people = _People()
     for item in _due_warnings(now, limit):
         try:
-            recorded, marked = _record_warning(item, now=now)
+            recorded, marked = _record_warning(item, now=now, people=people)
         except IntegrityError:  # another worker recorded it between our check and insert
             recorded, marked = False, False
         if recorded:
