@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "whistles",
     "assessment",
     "intake",
+    "insight",
     "demo",
     "web",
 ]
