@@ -36,9 +36,9 @@ from intake import ratelimit, services
 from intake.models import Call, TelephonySystem
 from orders import attachments
 from orders.api import present
-from orders.api.errors import STAFF_ERRORS, ErrorOut, ValidationErrorOut
+from orders.api.errors import STAFF_ERRORS, ApiErrorOut, ApiValidationErrorOut
 from orders.api.orders import create_kwargs, replayed
-from orders.api.schemas import OrderDetailOut, OrderFieldsIn, OrderSummaryOut
+from orders.api.schemas import ApiIn, OrderDetailOut, OrderFieldsIn, OrderSummaryOut, PathId
 from orders.choices import Channel, OrderKind, OrderStatus, Satisfaction
 from orders.errors import InvalidInput
 from orders.selectors import QUEUE_SELECT, order_get_for_user, orders_of_requester, orders_visible_to
@@ -60,7 +60,12 @@ class TelephonyAuth(HttpBearer):
 calls_router = Router(tags=["来电"])
 public_router = Router(auth=None, tags=["群众"])
 
-PUBLIC_ERRORS: dict[int, Any] = {404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut}
+PUBLIC_ERRORS: dict[int, Any] = {
+    404: ApiErrorOut,
+    409: ApiErrorOut,
+    422: ApiValidationErrorOut,
+    429: ApiErrorOut,
+}
 
 
 def _no_store(response: HttpResponse) -> None:
@@ -70,7 +75,7 @@ def _no_store(response: HttpResponse) -> None:
 # --- the call-centre hook -------------------------------------------------------------------------
 
 
-class CallIn(Schema):
+class CallIn(ApiIn):
     call_id: str = Field(..., min_length=1, max_length=64, description="话务系统的来电编号")
     caller_number: str = Field("", max_length=32, description="来电号码（可为空：隐藏号码）")
     agent: str = Field(..., min_length=1, max_length=150, description="接听话务员的登录名")
@@ -161,20 +166,20 @@ def call_out(actor: Any, call: Call) -> dict[str, Any]:
 
 
 @calls_router.get(
-    "/{int:call_pk}", auth=ApiTokenAuth(), response={200: CallOut, **STAFF_ERRORS}, summary="来电详情"
+    "/{call_pk}", auth=ApiTokenAuth(), response={200: CallOut, **STAFF_ERRORS}, summary="来电详情"
 )
-def call_detail(request: HttpRequest, call_pk: int) -> dict[str, Any]:
+def call_detail(request: HttpRequest, call_pk: PathId) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     return call_out(actor, call_get_for_user(actor, call_pk))
 
 
 @calls_router.post(
-    "/{int:call_pk}/orders",
+    "/{call_pk}/orders",
     auth=ApiTokenAuth(),
     response={201: OrderDetailOut, 200: OrderDetailOut, **STAFF_ERRORS},
     summary="从来电登记工单",
 )
-def call_order_create(request: HttpRequest, call_pk: int, data: OrderFieldsIn) -> Status[dict[str, Any]]:
+def call_order_create(request: HttpRequest, call_pk: PathId, data: OrderFieldsIn) -> Status[dict[str, Any]]:
     """The caller's number comes from the call record; the order keeps the call id."""
     actor = request.auth  # type: ignore[attr-defined]
     call = call_get_for_user(actor, call_pk)
@@ -192,7 +197,7 @@ def _limit(request: HttpRequest, scope: str, setting: str) -> None:
     ratelimit.rate_limit(scope, client_ip(request), int(getattr(settings, setting)))
 
 
-class ResidentSubmitIn(Schema):
+class ResidentSubmitIn(ApiIn):
     content: str = Field(..., min_length=1, max_length=4000, description="问题描述")
     kind: OrderKind = OrderKind.COMPLAINT
     service_code: str | None = Field(None, max_length=16, description="事项编码（可选）")
@@ -220,12 +225,12 @@ class ResidentSubmittedOut(Schema):
     photos: int
 
 
-class FollowIn(Schema):
+class ResidentFollowIn(ApiIn):
     number: str = Field(..., min_length=8, max_length=24, pattern=r"^\s*\d+\s*$", description="工单编号")
     phone_last4: str = Field(..., pattern=r"^\d{4}$", description="登记手机号的后四位")
 
 
-class FollowOut(Schema):
+class ResidentFollowOut(Schema):
     number: str
     status: str
     status_label: str
@@ -236,12 +241,12 @@ class FollowOut(Schema):
     can_rate: bool
 
 
-class RateIn(FollowIn):
+class ResidentRateIn(ResidentFollowIn):
     satisfaction: Satisfaction
     comment: str = Field("", max_length=500)
 
 
-class RatedOut(Schema):
+class ResidentRatedOut(Schema):
     number: str
     satisfaction: str
     created_at: datetime
@@ -302,8 +307,10 @@ def _public_reply(status: str, text: str) -> str:
     return present.mask_text(text) if status in shown else ""
 
 
-@public_router.post("/orders/follow", response={200: FollowOut, **PUBLIC_ERRORS}, summary="群众查询办理进度")
-def resident_follow(request: HttpRequest, response: HttpResponse, data: FollowIn) -> dict[str, Any]:
+@public_router.post(
+    "/orders/follow", response={200: ResidentFollowOut, **PUBLIC_ERRORS}, summary="群众查询办理进度"
+)
+def resident_follow(request: HttpRequest, response: HttpResponse, data: ResidentFollowIn) -> dict[str, Any]:
     """Only status, dates and the public reply. Wrong digits count against the order number."""
     _no_store(response)
     _limit(request, "follow", "PUBLIC_FOLLOW_PER_HOUR")
@@ -320,8 +327,10 @@ def resident_follow(request: HttpRequest, response: HttpResponse, data: FollowIn
     }
 
 
-@public_router.post("/orders/rate", response={201: RatedOut, **PUBLIC_ERRORS}, summary="群众评价")
-def resident_rate(request: HttpRequest, response: HttpResponse, data: RateIn) -> Status[dict[str, Any]]:
+@public_router.post("/orders/rate", response={201: ResidentRatedOut, **PUBLIC_ERRORS}, summary="群众评价")
+def resident_rate(
+    request: HttpRequest, response: HttpResponse, data: ResidentRateIn
+) -> Status[dict[str, Any]]:
     """Once per order, after the callback stage has opened (awaiting callback or closed)."""
     _no_store(response)
     _limit(request, "rate", "PUBLIC_RATE_PER_HOUR")

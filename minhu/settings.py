@@ -281,6 +281,21 @@ CSRF_FAILURE_VIEW = "web.views.csrf_failure"
 # not extend the idle clock).
 WEB_POLL_SECONDS = envint("WEB_POLL_SECONDS", "60")
 
+# --- attachments and the public (resident, Open311) doors -----------------------------------------
+# Photos are re-encoded without metadata (orders.attachments); limits fit phone photos.
+ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024))
+ATTACHMENT_MAX_PIXELS = envint("ATTACHMENT_MAX_PIXELS", "60000000")
+ATTACHMENT_IMAGE_MAX_SIDE = envint("ATTACHMENT_IMAGE_MAX_SIDE", "4096")
+ATTACHMENTS_PER_ORDER = envint("ATTACHMENTS_PER_ORDER", "30")
+# Requests per client address and hour (intake.ratelimit, shared cache), per public action.
+PUBLIC_SUBMIT_PER_HOUR = envint("PUBLIC_SUBMIT_PER_HOUR", "20")
+PUBLIC_FOLLOW_PER_HOUR = envint("PUBLIC_FOLLOW_PER_HOUR", "60")
+PUBLIC_RATE_PER_HOUR = envint("PUBLIC_RATE_PER_HOUR", "20")
+OPEN311_POST_PER_HOUR = envint("OPEN311_POST_PER_HOUR", "600")
+# Following an order: after this many wrong phone digits the order number is locked for a while.
+FOLLOW_MAX_MISSES = envint("FOLLOW_MAX_MISSES", "5")
+FOLLOW_LOCK_SECONDS = envint("FOLLOW_LOCK_SECONDS", str(15 * 60))
+
 # --- addresses and imports ----------------------------------------------------------------------
 # Leading province/city names stripped before an address is matched (orgs.addresses).
 ADDRESS_CITY_PREFIXES = envlist("ADDRESS_CITY_PREFIXES", "民安市")

@@ -13,6 +13,12 @@ urlpatterns = [
     path("", include("core.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # The OpenAPI description and its docs page (offline assets) also at the unversioned paths.
+    path("api/openapi.json", partial(openapi_json, api=api), name="api_openapi_json"),
+    path("api/docs", partial(openapi_view, api=api), name="api_docs"),
+    path("open311/v2/", include("intake.open311")),
+    path("attachments/<int:pk>", attachment_download, name="attachment_download"),
+    path("", include("intake.urls")),
     path("", include("web.urls")),
     # The OpenAPI description and its docs page (offline assets) also at the unversioned paths.
     path("api/openapi.json", partial(openapi_json, api=api), name="api_openapi_json"),

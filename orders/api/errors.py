@@ -36,31 +36,31 @@ from ninja.errors import ValidationError as NinjaValidationError
 from orders.errors import InvalidInput, OrderError, RateLimited, StaleTransition, TransitionNotAllowed
 
 
-class ErrorOut(Schema):
+class ApiErrorOut(Schema):
     detail: str
     code: str
 
 
-class FieldErrorOut(Schema):
+class ApiFieldErrorOut(Schema):
     loc: list[str | int]
     msg: str
     type: str
 
 
-class ValidationErrorOut(Schema):
+class ApiValidationErrorOut(Schema):
     detail: str
     code: str
-    errors: list[FieldErrorOut]
+    errors: list[ApiFieldErrorOut]
 
 
 # What every authenticated endpoint may answer besides its success (declared in the OpenAPI).
 STAFF_ERRORS: dict[int, Any] = {
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ValidationErrorOut,
-    429: ErrorOut,
+    401: ApiErrorOut,
+    403: ApiErrorOut,
+    404: ApiErrorOut,
+    409: ApiErrorOut,
+    422: ApiValidationErrorOut,
+    429: ApiErrorOut,
 }
 
 

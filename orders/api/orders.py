@@ -24,35 +24,36 @@ from orders import attachments, services
 from orders.api import present
 from orders.api.errors import STAFF_ERRORS
 from orders.api.schemas import (
-    ActionOut,
-    AnswerIn,
-    AssignmentIn,
-    AssignmentReasonIn,
-    AttachmentOut,
-    CallbackIn,
-    ContactIn,
-    DelegateIn,
-    DispatchIn,
-    EventOut,
-    ExtensionIn,
-    MergeIn,
-    OptionalReasonIn,
+    OrderActionOut,
+    OrderAnswerIn,
+    OrderAssignmentIn,
+    OrderAssignmentReasonIn,
+    OrderAttachmentOut,
+    OrderCallbackIn,
+    OrderContactIn,
     OrderCreateIn,
+    OrderDelegateIn,
     OrderDetailOut,
+    OrderDispatchIn,
+    OrderEventOut,
+    OrderExtensionIn,
     OrderFieldsIn,
     OrderFilterIn,
+    OrderMergeIn,
+    OrderOptionalReasonIn,
     OrderPageOut,
+    OrderReasonIn,
+    OrderReopenIn,
+    OrderReplyIn,
+    OrderRevealIn,
+    OrderRevealOut,
+    OrderReviewApproveIn,
+    OrderReviewSendBackIn,
+    OrderSubmitIn,
     OrderSummaryOut,
-    ReasonIn,
-    ReopenIn,
-    ReplyIn,
-    RevealIn,
-    RevealOut,
-    ReviewApproveIn,
-    ReviewSendBackIn,
-    SubmitIn,
-    SuperviseIn,
-    UrgeIn,
+    OrderSuperviseIn,
+    OrderUrgeIn,
+    PathId,
 )
 from orders.errors import InvalidInput
 from orders.models import (
@@ -81,7 +82,10 @@ FILE_RESPONSE = {
     "responses": {
         "200": {
             "description": "文件内容",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("image/jpeg", "image/png", "application/pdf")
+            },
         }
     }
 }
@@ -206,21 +210,21 @@ def order_list(request: HttpRequest, filters: Query[OrderFilterIn]) -> dict[str,
     return {"items": [present.order_summary(o) for o in rows], "next_cursor": next_cursor}
 
 
-@router.get("/{int:order_id}", response={200: OrderDetailOut, **STAFF_ERRORS}, summary="工单详情")
-def order_detail(request: HttpRequest, order_id: int) -> dict[str, Any]:
+@router.get("/{order_id}", response={200: OrderDetailOut, **STAFF_ERRORS}, summary="工单详情")
+def order_detail(request: HttpRequest, order_id: PathId) -> dict[str, Any]:
     return present.order_detail(_actor(request), _order(request, order_id))
 
 
-@router.get("/{int:order_id}/timeline", response={200: list[EventOut], **STAFF_ERRORS}, summary="工单时间线")
-def order_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+@router.get("/{order_id}/timeline", response={200: list[OrderEventOut], **STAFF_ERRORS}, summary="工单时间线")
+def order_events(request: HttpRequest, order_id: PathId) -> list[dict[str, Any]]:
     order = _order(request, order_id)
     return [present.event_out(e, order) for e in order_timeline(order)]
 
 
 @router.get(
-    "/{int:order_id}/duplicates", response={200: list[OrderSummaryOut], **STAFF_ERRORS}, summary="疑似重复件"
+    "/{order_id}/duplicates", response={200: list[OrderSummaryOut], **STAFF_ERRORS}, summary="疑似重复件"
 )
-def order_duplicates(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+def order_duplicates(request: HttpRequest, order_id: PathId) -> list[dict[str, Any]]:
     """Likely duplicates of the order, limited to those the caller may see."""
     actor = _actor(request)
     candidates = order_duplicate_candidates(_order(request, order_id))
@@ -231,13 +235,13 @@ def order_duplicates(request: HttpRequest, order_id: int) -> list[dict[str, Any]
 
 
 @router.get(
-    "/{int:order_id}/attachments/{int:attachment_id}",
+    "/{order_id}/attachments/{attachment_id}",
     response={**STAFF_ERRORS},
     url_name="order_attachment_download",
     summary="下载附件",
     openapi_extra=FILE_RESPONSE,
 )
-def order_attachment_download(request: HttpRequest, order_id: int, attachment_id: int) -> FileResponse:
+def order_attachment_download(request: HttpRequest, order_id: PathId, attachment_id: PathId) -> FileResponse:
     found = attachments.attachment_get_for_user(_actor(request), attachment_id)
     if found.order_id != order_id:
         raise Attachment.DoesNotExist
@@ -302,12 +306,12 @@ def order_create(request: HttpRequest, data: OrderCreateIn) -> Status[dict[str, 
 
 
 @router.post(
-    "/{int:order_id}/attachments",
-    response={201: AttachmentOut, **STAFF_ERRORS},
+    "/{order_id}/attachments",
+    response={201: OrderAttachmentOut, **STAFF_ERRORS},
     summary="上传附件（照片/PDF）",
 )
 def order_attachment_upload(
-    request: HttpRequest, order_id: int, file: File[UploadedFile]
+    request: HttpRequest, order_id: PathId, file: File[UploadedFile]
 ) -> Status[dict[str, Any]]:
     """Photos are re-encoded without metadata; SVG, HTML and executables are refused."""
     order = _order(request, order_id)
@@ -319,9 +323,9 @@ def order_attachment_upload(
 
 
 @router.post(
-    "/{int:order_id}/answer", response={200: ActionOut, **STAFF_ERRORS}, summary="直接答复（咨询件）"
+    "/{order_id}/answer", response={200: OrderActionOut, **STAFF_ERRORS}, summary="直接答复（咨询件）"
 )
-def order_answer(request: HttpRequest, order_id: int, data: AnswerIn) -> dict[str, Any]:
+def order_answer(request: HttpRequest, order_id: PathId, data: OrderAnswerIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     knowledge = None
     if data.knowledge_id is not None:
@@ -334,8 +338,8 @@ def order_answer(request: HttpRequest, order_id: int, data: AnswerIn) -> dict[st
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/submit", response={200: ActionOut, **STAFF_ERRORS}, summary="提交派单")
-def order_submit(request: HttpRequest, order_id: int, data: SubmitIn) -> dict[str, Any]:
+@router.post("/{order_id}/submit", response={200: OrderActionOut, **STAFF_ERRORS}, summary="提交派单")
+def order_submit(request: HttpRequest, order_id: PathId, data: OrderSubmitIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_submit(
         order=order, actor=_actor(request), now=timezone.now(), item=_item(data.item_id)
@@ -343,8 +347,8 @@ def order_submit(request: HttpRequest, order_id: int, data: SubmitIn) -> dict[st
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/withdraw", response={200: ActionOut, **STAFF_ERRORS}, summary="撤销")
-def order_withdraw(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/withdraw", response={200: OrderActionOut, **STAFF_ERRORS}, summary="撤销")
+def order_withdraw(request: HttpRequest, order_id: PathId, data: OrderReasonIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_withdraw(
         order=order, actor=_actor(request), now=timezone.now(), reason=data.reason
@@ -355,8 +359,8 @@ def order_withdraw(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[
 # --- dispatch ------------------------------------------------------------------------------------------
 
 
-@router.post("/{int:order_id}/dispatch", response={200: ActionOut, **STAFF_ERRORS}, summary="派单")
-def order_dispatch(request: HttpRequest, order_id: int, data: DispatchIn) -> dict[str, Any]:
+@router.post("/{order_id}/dispatch", response={200: OrderActionOut, **STAFF_ERRORS}, summary="派单")
+def order_dispatch(request: HttpRequest, order_id: PathId, data: OrderDispatchIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     assists = [u for u in (_unit(pk) for pk in dict.fromkeys(data.assist_unit_ids)) if u is not None]
     event = services.order_dispatch(
@@ -371,8 +375,8 @@ def order_dispatch(request: HttpRequest, order_id: int, data: DispatchIn) -> dic
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/merge", response={200: ActionOut, **STAFF_ERRORS}, summary="合并到主件")
-def order_merge(request: HttpRequest, order_id: int, data: MergeIn) -> dict[str, Any]:
+@router.post("/{order_id}/merge", response={200: OrderActionOut, **STAFF_ERRORS}, summary="合并到主件")
+def order_merge(request: HttpRequest, order_id: PathId, data: OrderMergeIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     parent = _order(request, data.parent_id)
     event = services.order_merge(
@@ -381,8 +385,10 @@ def order_merge(request: HttpRequest, order_id: int, data: MergeIn) -> dict[str,
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/return/uphold", response={200: ActionOut, **STAFF_ERRORS}, summary="同意退单")
-def order_return_uphold(request: HttpRequest, order_id: int, data: OptionalReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/return/uphold", response={200: OrderActionOut, **STAFF_ERRORS}, summary="同意退单")
+def order_return_uphold(
+    request: HttpRequest, order_id: PathId, data: OrderOptionalReasonIn
+) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_return_uphold(
         order=order, actor=_actor(request), now=timezone.now(), reason=data.reason
@@ -390,8 +396,8 @@ def order_return_uphold(request: HttpRequest, order_id: int, data: OptionalReaso
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/return/reject", response={200: ActionOut, **STAFF_ERRORS}, summary="驳回退单")
-def order_return_reject(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/return/reject", response={200: OrderActionOut, **STAFF_ERRORS}, summary="驳回退单")
+def order_return_reject(request: HttpRequest, order_id: PathId, data: OrderReasonIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_return_reject(
         order=order, actor=_actor(request), now=timezone.now(), reason=data.reason
@@ -399,8 +405,8 @@ def order_return_reject(request: HttpRequest, order_id: int, data: ReasonIn) -> 
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/escalate", response={200: ActionOut, **STAFF_ERRORS}, summary="上报")
-def order_escalate(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/escalate", response={200: OrderActionOut, **STAFF_ERRORS}, summary="上报")
+def order_escalate(request: HttpRequest, order_id: PathId, data: OrderReasonIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_escalate(
         order=order, actor=_actor(request), now=timezone.now(), reason=data.reason
@@ -408,8 +414,8 @@ def order_escalate(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/reopen", response={200: ActionOut, **STAFF_ERRORS}, summary="重办")
-def order_reopen(request: HttpRequest, order_id: int, data: ReopenIn) -> dict[str, Any]:
+@router.post("/{order_id}/reopen", response={200: OrderActionOut, **STAFF_ERRORS}, summary="重办")
+def order_reopen(request: HttpRequest, order_id: PathId, data: OrderReopenIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_reopen(
         order=order,
@@ -421,8 +427,8 @@ def order_reopen(request: HttpRequest, order_id: int, data: ReopenIn) -> dict[st
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/close", response={200: ActionOut, **STAFF_ERRORS}, summary="办结")
-def order_close(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/close", response={200: OrderActionOut, **STAFF_ERRORS}, summary="办结")
+def order_close(request: HttpRequest, order_id: PathId, data: OrderReasonIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_close(order=order, actor=_actor(request), now=timezone.now(), reason=data.reason)
     return _done(order, event)
@@ -431,8 +437,8 @@ def order_close(request: HttpRequest, order_id: int, data: ReasonIn) -> dict[str
 # --- handling ----------------------------------------------------------------------------------------------
 
 
-@router.post("/{int:order_id}/accept", response={200: ActionOut, **STAFF_ERRORS}, summary="签收")
-def order_accept(request: HttpRequest, order_id: int, data: AssignmentIn) -> dict[str, Any]:
+@router.post("/{order_id}/accept", response={200: OrderActionOut, **STAFF_ERRORS}, summary="签收")
+def order_accept(request: HttpRequest, order_id: PathId, data: OrderAssignmentIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_accept(
         order=order,
@@ -443,8 +449,8 @@ def order_accept(request: HttpRequest, order_id: int, data: AssignmentIn) -> dic
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/return", response={200: ActionOut, **STAFF_ERRORS}, summary="申请退单")
-def order_return(request: HttpRequest, order_id: int, data: AssignmentReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/return", response={200: OrderActionOut, **STAFF_ERRORS}, summary="申请退单")
+def order_return(request: HttpRequest, order_id: PathId, data: OrderAssignmentReasonIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_return(
         order=order,
@@ -456,8 +462,8 @@ def order_return(request: HttpRequest, order_id: int, data: AssignmentReasonIn) 
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/delegate", response={200: ActionOut, **STAFF_ERRORS}, summary="下派")
-def order_delegate(request: HttpRequest, order_id: int, data: DelegateIn) -> dict[str, Any]:
+@router.post("/{order_id}/delegate", response={200: OrderActionOut, **STAFF_ERRORS}, summary="下派")
+def order_delegate(request: HttpRequest, order_id: PathId, data: OrderDelegateIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_delegate(
         order=order,
@@ -470,8 +476,8 @@ def order_delegate(request: HttpRequest, order_id: int, data: DelegateIn) -> dic
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/contact", response={200: ActionOut, **STAFF_ERRORS}, summary="记录联系群众")
-def order_contact(request: HttpRequest, order_id: int, data: ContactIn) -> dict[str, Any]:
+@router.post("/{order_id}/contact", response={200: OrderActionOut, **STAFF_ERRORS}, summary="记录联系群众")
+def order_contact(request: HttpRequest, order_id: PathId, data: OrderContactIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_record_contact(
         order=order,
@@ -485,11 +491,11 @@ def order_contact(request: HttpRequest, order_id: int, data: ContactIn) -> dict[
 
 
 @router.post(
-    "/{int:order_id}/reveal",
-    response={200: RevealOut, **STAFF_ERRORS},
+    "/{order_id}/reveal",
+    response={200: OrderRevealOut, **STAFF_ERRORS},
     summary="查看群众号码（需理由，审计）",
 )
-def order_reveal(request: HttpRequest, order_id: int, data: RevealIn) -> dict[str, Any]:
+def order_reveal(request: HttpRequest, order_id: PathId, data: OrderRevealIn) -> dict[str, Any]:
     """The one place a raw number leaves the system: current holder only, with a reason; logged,
     audited, on the timeline and rate-limited. Confidential orders only through the hotline."""
     order = _order(request, order_id, data.version)
@@ -499,8 +505,8 @@ def order_reveal(request: HttpRequest, order_id: int, data: RevealIn) -> dict[st
     return {"field": str(data.field), "value": value}
 
 
-@router.post("/{int:order_id}/extension", response={200: ActionOut, **STAFF_ERRORS}, summary="申请延期")
-def order_extension_request(request: HttpRequest, order_id: int, data: ExtensionIn) -> dict[str, Any]:
+@router.post("/{order_id}/extension", response={200: OrderActionOut, **STAFF_ERRORS}, summary="申请延期")
+def order_extension_request(request: HttpRequest, order_id: PathId, data: OrderExtensionIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     created = services.order_extension_request(
         order=order,
@@ -528,12 +534,12 @@ def _suspension(order: Order, pk: int) -> SuspensionRequest:
 
 
 @router.post(
-    "/{int:order_id}/extension/{int:request_id}/approve",
-    response={200: ActionOut, **STAFF_ERRORS},
+    "/{order_id}/extension/{request_id}/approve",
+    response={200: OrderActionOut, **STAFF_ERRORS},
     summary="同意延期",
 )
 def order_extension_approve(
-    request: HttpRequest, order_id: int, request_id: int, data: OptionalReasonIn
+    request: HttpRequest, order_id: PathId, request_id: PathId, data: OrderOptionalReasonIn
 ) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_extension_approve(
@@ -547,12 +553,12 @@ def order_extension_approve(
 
 
 @router.post(
-    "/{int:order_id}/extension/{int:request_id}/refuse",
-    response={200: ActionOut, **STAFF_ERRORS},
+    "/{order_id}/extension/{request_id}/refuse",
+    response={200: OrderActionOut, **STAFF_ERRORS},
     summary="驳回延期",
 )
 def order_extension_refuse(
-    request: HttpRequest, order_id: int, request_id: int, data: ReasonIn
+    request: HttpRequest, order_id: PathId, request_id: PathId, data: OrderReasonIn
 ) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_extension_refuse(
@@ -565,8 +571,10 @@ def order_extension_refuse(
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/suspension", response={200: ActionOut, **STAFF_ERRORS}, summary="申请挂账")
-def order_suspend_request(request: HttpRequest, order_id: int, data: AssignmentReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/suspension", response={200: OrderActionOut, **STAFF_ERRORS}, summary="申请挂账")
+def order_suspend_request(
+    request: HttpRequest, order_id: PathId, data: OrderAssignmentReasonIn
+) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     created = services.order_suspend_request(
         order=order,
@@ -579,12 +587,12 @@ def order_suspend_request(request: HttpRequest, order_id: int, data: AssignmentR
 
 
 @router.post(
-    "/{int:order_id}/suspension/{int:request_id}/approve",
-    response={200: ActionOut, **STAFF_ERRORS},
+    "/{order_id}/suspension/{request_id}/approve",
+    response={200: OrderActionOut, **STAFF_ERRORS},
     summary="同意挂账",
 )
 def order_suspend_approve(
-    request: HttpRequest, order_id: int, request_id: int, data: OptionalReasonIn
+    request: HttpRequest, order_id: PathId, request_id: PathId, data: OrderOptionalReasonIn
 ) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_suspend_approve(
@@ -598,12 +606,12 @@ def order_suspend_approve(
 
 
 @router.post(
-    "/{int:order_id}/suspension/{int:request_id}/refuse",
-    response={200: ActionOut, **STAFF_ERRORS},
+    "/{order_id}/suspension/{request_id}/refuse",
+    response={200: OrderActionOut, **STAFF_ERRORS},
     summary="驳回挂账",
 )
 def order_suspend_refuse(
-    request: HttpRequest, order_id: int, request_id: int, data: ReasonIn
+    request: HttpRequest, order_id: PathId, request_id: PathId, data: OrderReasonIn
 ) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_suspend_refuse(
@@ -616,15 +624,15 @@ def order_suspend_refuse(
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/resume", response={200: ActionOut, **STAFF_ERRORS}, summary="恢复办理")
-def order_resume(request: HttpRequest, order_id: int, data: OptionalReasonIn) -> dict[str, Any]:
+@router.post("/{order_id}/resume", response={200: OrderActionOut, **STAFF_ERRORS}, summary="恢复办理")
+def order_resume(request: HttpRequest, order_id: PathId, data: OrderOptionalReasonIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_resume(order=order, actor=_actor(request), now=timezone.now(), reason=data.reason)
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/reply", response={200: ActionOut, **STAFF_ERRORS}, summary="办理反馈")
-def order_reply(request: HttpRequest, order_id: int, data: ReplyIn) -> dict[str, Any]:
+@router.post("/{order_id}/reply", response={200: OrderActionOut, **STAFF_ERRORS}, summary="办理反馈")
+def order_reply(request: HttpRequest, order_id: PathId, data: OrderReplyIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     photos = list(Attachment.objects.filter(order_id=order.pk, pk__in=data.attachment_ids))
     if len(photos) != len(set(data.attachment_ids)):
@@ -653,8 +661,10 @@ def _reply(order: Order, pk: int | None) -> Reply | None:
     return found
 
 
-@router.post("/{int:order_id}/review/approve", response={200: ActionOut, **STAFF_ERRORS}, summary="审核通过")
-def order_review_approve(request: HttpRequest, order_id: int, data: ReviewApproveIn) -> dict[str, Any]:
+@router.post("/{order_id}/review/approve", response={200: OrderActionOut, **STAFF_ERRORS}, summary="审核通过")
+def order_review_approve(
+    request: HttpRequest, order_id: PathId, data: OrderReviewApproveIn
+) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_review_approve(
         order=order,
@@ -667,9 +677,11 @@ def order_review_approve(request: HttpRequest, order_id: int, data: ReviewApprov
 
 
 @router.post(
-    "/{int:order_id}/review/send-back", response={200: ActionOut, **STAFF_ERRORS}, summary="退回重办"
+    "/{order_id}/review/send-back", response={200: OrderActionOut, **STAFF_ERRORS}, summary="退回重办"
 )
-def order_review_send_back(request: HttpRequest, order_id: int, data: ReviewSendBackIn) -> dict[str, Any]:
+def order_review_send_back(
+    request: HttpRequest, order_id: PathId, data: OrderReviewSendBackIn
+) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_review_send_back(
         order=order,
@@ -681,7 +693,7 @@ def order_review_send_back(request: HttpRequest, order_id: int, data: ReviewSend
     return _done(order, event)
 
 
-def _callback_kwargs(data: CallbackIn) -> dict[str, Any]:
+def _callback_kwargs(data: OrderCallbackIn) -> dict[str, Any]:
     return {
         "reached": data.reached,
         "satisfaction": str(data.satisfaction or ""),
@@ -691,8 +703,8 @@ def _callback_kwargs(data: CallbackIn) -> dict[str, Any]:
     }
 
 
-@router.post("/{int:order_id}/callback", response={200: ActionOut, **STAFF_ERRORS}, summary="回访")
-def order_callback(request: HttpRequest, order_id: int, data: CallbackIn) -> dict[str, Any]:
+@router.post("/{order_id}/callback", response={200: OrderActionOut, **STAFF_ERRORS}, summary="回访")
+def order_callback(request: HttpRequest, order_id: PathId, data: OrderCallbackIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     callback = services.order_callback(
         order=order, actor=_actor(request), now=timezone.now(), **_callback_kwargs(data)
@@ -701,9 +713,9 @@ def order_callback(request: HttpRequest, order_id: int, data: CallbackIn) -> dic
 
 
 @router.post(
-    "/{int:order_id}/callback-merged", response={200: ActionOut, **STAFF_ERRORS}, summary="合并件回访"
+    "/{order_id}/callback-merged", response={200: OrderActionOut, **STAFF_ERRORS}, summary="合并件回访"
 )
-def order_callback_merged(request: HttpRequest, order_id: int, data: CallbackIn) -> dict[str, Any]:
+def order_callback_merged(request: HttpRequest, order_id: PathId, data: OrderCallbackIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     callback = services.order_callback_merged(
         order=order, actor=_actor(request), now=timezone.now(), **_callback_kwargs(data)
@@ -714,8 +726,8 @@ def order_callback_merged(request: HttpRequest, order_id: int, data: CallbackIn)
 # --- supervision ---------------------------------------------------------------------------------------------
 
 
-@router.post("/{int:order_id}/urge", response={200: ActionOut, **STAFF_ERRORS}, summary="催办")
-def order_urge(request: HttpRequest, order_id: int, data: UrgeIn) -> dict[str, Any]:
+@router.post("/{order_id}/urge", response={200: OrderActionOut, **STAFF_ERRORS}, summary="催办")
+def order_urge(request: HttpRequest, order_id: PathId, data: OrderUrgeIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     event = services.order_urge(
         order=order, actor=_actor(request), now=timezone.now(), message=data.message, unit=_unit(data.unit_id)
@@ -723,8 +735,8 @@ def order_urge(request: HttpRequest, order_id: int, data: UrgeIn) -> dict[str, A
     return _done(order, event)
 
 
-@router.post("/{int:order_id}/supervise", response={200: ActionOut, **STAFF_ERRORS}, summary="督办")
-def order_supervise(request: HttpRequest, order_id: int, data: SuperviseIn) -> dict[str, Any]:
+@router.post("/{order_id}/supervise", response={200: OrderActionOut, **STAFF_ERRORS}, summary="督办")
+def order_supervise(request: HttpRequest, order_id: PathId, data: OrderSuperviseIn) -> dict[str, Any]:
     order = _order(request, order_id, data.version)
     supervision = services.order_supervise(
         order=order,

@@ -9,8 +9,10 @@ phone and ID numbers too (``orders.api.present.mask_text``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from ninja import Field, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Schema
 from pydantic import field_validator
 
 from orders.choices import (
@@ -27,33 +29,49 @@ from orgs.geo import CoordSystem
 
 REASON_MAX = 2000
 TEXT_MAX = 10000
+# Ids fit a signed 64-bit column and a JavaScript number; anything larger is a 422, not a crash.
+MAX_ID = 2**53 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ListId = Annotated[int, Field(ge=1, le=MAX_ID)]
+YEAR_RANGE = (1970, 2200)
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("不能为空白。")
+        raise ValueError(_("不能为空白。"))
     return value
 
 
-class VersionedIn(Schema):
+class ApiIn(Schema):
+    """Base of every input: text may not carry NUL characters (PostgreSQL refuses them)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(_("不能包含空字符（\\0）。"))
+        return value
+
+
+class OrderVersionedIn(ApiIn):
     """Every action may carry the version the client last saw: a mismatch answers 409."""
 
-    version: int | None = Field(None, ge=0, description="客户端看到的工单版本；不一致时返回 409")
+    version: int | None = Field(None, ge=0, le=MAX_ID, description="客户端看到的工单版本；不一致时返回 409")
 
 
 # --- inputs: queries -----------------------------------------------------------------------------
 
 
-class OrderFilterIn(Schema):
+class OrderFilterIn(ApiIn):
     queue: str | None = Field(
         None, pattern="^(mine|dispatch|callback)$", description="mine | dispatch | callback"
     )
     status: list[OrderStatus] | None = Field(None, description="状态（可多选）")
     urgency: Urgency | None = None
     channel: Channel | None = None
-    item: int | None = Field(None, ge=1, description="事项 id")
-    unit: int | None = Field(None, ge=1, description="承办单位子树（派单记录所在单位）")
-    location: int | None = Field(None, ge=1, description="属地子树（网格所在单位）")
+    item: int | None = Field(None, ge=1, le=MAX_ID, description="事项 id")
+    unit: int | None = Field(None, ge=1, le=MAX_ID, description="承办单位子树（派单记录所在单位）")
+    location: int | None = Field(None, ge=1, le=MAX_ID, description="属地子树（网格所在单位）")
     due_after: datetime | None = Field(None, description="答复时限不早于")
     due_before: datetime | None = Field(None, description="答复时限早于")
     created_from: datetime | None = Field(None, description="登记时间不早于")
@@ -61,23 +79,30 @@ class OrderFilterIn(Schema):
     cursor: str | None = Field(None, max_length=512, description="上一页返回的 next_cursor")
     limit: int = Field(50, ge=1, le=200)
 
+    @field_validator("due_after", "due_before", "created_from", "created_to")
+    @classmethod
+    def _sane_year(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not YEAR_RANGE[0] <= value.year <= YEAR_RANGE[1]:
+            raise ValueError(_("日期超出范围（1970—2200年）。"))
+        return value
+
 
 # --- inputs: creation ----------------------------------------------------------------------------
 
 
-class OrderFieldsIn(Schema):
+class OrderFieldsIn(ApiIn):
     """What staff type when registering an order (the call hook reuses it without the phone)."""
 
     kind: OrderKind
     title: str = Field(..., min_length=1, max_length=200)
     content: str = Field(..., min_length=1, max_length=TEXT_MAX)
     urgency: Urgency = Urgency.NORMAL
-    item_id: int | None = Field(None, ge=1)
+    item_id: int | None = Field(None, ge=1, le=MAX_ID)
     address_text: str = Field("", max_length=255)
     lon: float | None = Field(None, ge=-180, le=180, description="经度（按 coord_system）")
     lat: float | None = Field(None, ge=-90, le=90, description="纬度（按 coord_system）")
     coord_system: CoordSystem = Field(CoordSystem.WGS84, description="坐标系：wgs84 | gcj02 | bd09")
-    grid_id: int | None = Field(None, ge=1)
+    grid_id: int | None = Field(None, ge=1, le=MAX_ID)
     requester_name: str = Field("", max_length=64)
     requester_id_number: str = Field("", max_length=32)
     confidential: bool = False
@@ -95,78 +120,78 @@ class OrderCreateIn(OrderFieldsIn):
 # --- inputs: actions -------------------------------------------------------------------------------
 
 
-class ReasonIn(VersionedIn):
+class OrderReasonIn(OrderVersionedIn):
     reason: str = Field(..., min_length=1, max_length=REASON_MAX)
 
 
-class OptionalReasonIn(VersionedIn):
+class OrderOptionalReasonIn(OrderVersionedIn):
     reason: str = Field("", max_length=REASON_MAX)
 
 
-class AnswerIn(VersionedIn):
+class OrderAnswerIn(OrderVersionedIn):
     answer: str = Field(..., min_length=1, max_length=TEXT_MAX)
-    knowledge_id: int | None = Field(None, ge=1)
+    knowledge_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class SubmitIn(VersionedIn):
-    item_id: int | None = Field(None, ge=1)
+class OrderSubmitIn(OrderVersionedIn):
+    item_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class DispatchIn(VersionedIn):
-    lead_unit_id: int | None = Field(None, ge=1, description="主办单位；为空时按责任清单")
-    assist_unit_ids: list[int] = Field(default_factory=list, max_length=20)
-    item_id: int | None = Field(None, ge=1)
+class OrderDispatchIn(OrderVersionedIn):
+    lead_unit_id: int | None = Field(None, ge=1, le=MAX_ID, description="主办单位；为空时按责任清单")
+    assist_unit_ids: list[ListId] = Field(default_factory=list, max_length=20)
+    item_id: int | None = Field(None, ge=1, le=MAX_ID)
     note: str = Field("", max_length=REASON_MAX)
 
 
-class MergeIn(VersionedIn):
-    parent_id: int = Field(..., ge=1)
+class OrderMergeIn(OrderVersionedIn):
+    parent_id: int = Field(..., ge=1, le=MAX_ID)
     reason: str = Field("", max_length=REASON_MAX)
 
 
-class AssignmentIn(VersionedIn):
-    assignment_id: int | None = Field(None, ge=1, description="派单记录；为空时取本单位的那一条")
+class OrderAssignmentIn(OrderVersionedIn):
+    assignment_id: int | None = Field(None, ge=1, le=MAX_ID, description="派单记录；为空时取本单位的那一条")
 
 
-class AssignmentReasonIn(AssignmentIn):
+class OrderAssignmentReasonIn(OrderAssignmentIn):
     reason: str = Field(..., min_length=1, max_length=REASON_MAX)
 
 
-class DelegateIn(AssignmentIn):
-    unit_id: int = Field(..., ge=1)
+class OrderDelegateIn(OrderAssignmentIn):
+    unit_id: int = Field(..., ge=1, le=MAX_ID)
     note: str = Field("", max_length=REASON_MAX)
 
 
-class ContactIn(AssignmentIn):
+class OrderContactIn(OrderAssignmentIn):
     method: ContactMethod = ContactMethod.PHONE
     note: str = Field("", max_length=REASON_MAX)
 
 
-class RevealIn(VersionedIn):
+class OrderRevealIn(OrderVersionedIn):
     field: RevealField = RevealField.PHONE
     reason: str = Field(..., min_length=1, max_length=REASON_MAX)
 
 
-class ExtensionIn(AssignmentReasonIn):
+class OrderExtensionIn(OrderAssignmentReasonIn):
     amount: int = Field(..., ge=1, le=365)
 
 
-class ReplyIn(AssignmentIn):
+class OrderReplyIn(OrderAssignmentIn):
     outcome: ReplyOutcome
     explanation: str = Field(..., min_length=1, max_length=TEXT_MAX)
-    attachment_ids: list[int] = Field(default_factory=list, max_length=30)
+    attachment_ids: list[ListId] = Field(default_factory=list, max_length=30)
 
 
-class ReviewApproveIn(VersionedIn):
-    reply_id: int | None = Field(None, ge=1)
+class OrderReviewApproveIn(OrderVersionedIn):
+    reply_id: int | None = Field(None, ge=1, le=MAX_ID)
     comment: str = Field("", max_length=REASON_MAX)
 
 
-class ReviewSendBackIn(ReasonIn):
-    reply_id: int | None = Field(None, ge=1)
+class OrderReviewSendBackIn(OrderReasonIn):
+    reply_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class CallbackIn(VersionedIn):
+class OrderCallbackIn(OrderVersionedIn):
     reached: bool
     satisfaction: Satisfaction | None = None
     unit_contacted: bool | None = None
@@ -174,24 +199,24 @@ class CallbackIn(VersionedIn):
     comment: str = Field("", max_length=REASON_MAX)
 
 
-class ReopenIn(ReasonIn):
-    lead_unit_id: int | None = Field(None, ge=1)
+class OrderReopenIn(OrderReasonIn):
+    lead_unit_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class UrgeIn(VersionedIn):
+class OrderUrgeIn(OrderVersionedIn):
     message: str = Field(..., min_length=1, max_length=REASON_MAX)
-    unit_id: int | None = Field(None, ge=1)
+    unit_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class SuperviseIn(ReasonIn):
-    unit_id: int | None = Field(None, ge=1)
+class OrderSuperviseIn(OrderReasonIn):
+    unit_id: int | None = Field(None, ge=1, le=MAX_ID)
     within_days: int | None = Field(None, ge=1, le=365)
 
 
 # --- outputs ------------------------------------------------------------------------------------------
 
 
-class RefOut(Schema):
+class UnitRefOut(Schema):
     id: int
     name: str
 
@@ -222,10 +247,10 @@ class OrderSummaryOut(Schema):
     urgency: str
     title: str
     item: ItemRefOut | None
-    grid: RefOut | None
-    dispatch_unit: RefOut | None
-    lead_unit: RefOut | None
-    holder_unit: RefOut | None
+    grid: UnitRefOut | None
+    dispatch_unit: UnitRefOut | None
+    lead_unit: UnitRefOut | None
+    holder_unit: UnitRefOut | None
     confidential: bool
     due_at: datetime | None
     created_at: datetime
@@ -233,9 +258,9 @@ class OrderSummaryOut(Schema):
     closed_at: datetime | None
 
 
-class AssignmentOut(Schema):
+class OrderAssignmentOut(Schema):
     id: int
-    unit: RefOut
+    unit: UnitRefOut
     role: str
     status: str
     parent_id: int | None
@@ -251,7 +276,7 @@ class AssignmentOut(Schema):
     replied_at: datetime | None
 
 
-class ReplyOut(Schema):
+class OrderReplyOut(Schema):
     id: int
     assignment_id: int
     outcome: str
@@ -262,7 +287,7 @@ class ReplyOut(Schema):
     attachment_ids: list[int]
 
 
-class PendingRequestOut(Schema):
+class OrderPendingRequestOut(Schema):
     id: int
     kind: str
     assignment_id: int
@@ -272,7 +297,7 @@ class PendingRequestOut(Schema):
     created_at: datetime
 
 
-class AttachmentOut(Schema):
+class OrderAttachmentOut(Schema):
     id: int
     name: str
     content_type: str
@@ -291,13 +316,13 @@ class OrderDetailOut(OrderSummaryOut):
     reply_outcome: str
     parent_id: int | None
     call_id: str | None
-    first_receiver_unit: RefOut | None
+    first_receiver_unit: UnitRefOut | None
     can_write: bool
     can_reveal: bool
-    assignments: list[AssignmentOut]
-    replies: list[ReplyOut]
-    pending_requests: list[PendingRequestOut]
-    attachments: list[AttachmentOut]
+    assignments: list[OrderAssignmentOut]
+    replies: list[OrderReplyOut]
+    pending_requests: list[OrderPendingRequestOut]
+    attachments: list[OrderAttachmentOut]
 
 
 class OrderPageOut(Schema):
@@ -305,26 +330,26 @@ class OrderPageOut(Schema):
     next_cursor: str | None
 
 
-class EventOut(Schema):
+class OrderEventOut(Schema):
     seq: int
     type: str
     type_label: str
     actor: str
-    actor_unit: RefOut | None
+    actor_unit: UnitRefOut | None
     from_status: str
     to_status: str
     reason: str
     occurred_at: datetime
 
 
-class ActionOut(Schema):
+class OrderActionOut(Schema):
     """What every action answers: the event it appended (if any) and the order after it."""
 
-    event: EventOut | None
+    event: OrderEventOut | None
     order: OrderSummaryOut
     created_id: int | None = Field(None, description="新建记录的 id（延期/挂账申请、反馈、回访）")
 
 
-class RevealOut(Schema):
+class OrderRevealOut(Schema):
     field: str
     value: str
