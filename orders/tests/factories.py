@@ -23,6 +23,12 @@ from orgs.services import membership_grant
 from orgs.tests.factories import UserFactory
 
 _codes = count(1)
+LEVELS: dict[str, str] = {
+    UnitKind.CITY: HandlingLevel.CITY,
+    UnitKind.DISTRICT: HandlingLevel.DISTRICT,
+    UnitKind.STREET: HandlingLevel.STREET,
+    UnitKind.COMMUNITY: HandlingLevel.COMMUNITY,
+}
 HOUR = dt.timedelta(hours=1)
 
 
@@ -50,7 +56,9 @@ def make_item(
         rule_create(
             actor=None,
             item=item,
-            handling_level=HandlingLevel.DISTRICT,
+            handling_level=LEVELS.get(lead_kind, HandlingLevel.DISTRICT)
+            if lead_unit is None
+            else HandlingLevel.CITY,
             lead_kind="" if lead_unit is not None else lead_kind,
             lead_unit=lead_unit,
             assist_units=assist_units,
