@@ -185,12 +185,12 @@ def appeal_submit(
         raise InvalidInput(_("回访记录不存在。"))
     order: Order = cb.order
     _require(permissions.can_submit_appeal(actor, unit), _("您没有以该单位名义申诉的权限。"))
-    if unit.pk not in assessed_unit_ids(order):
-        raise InvalidInput(_("「%(u)s」不是该工单的考评对象，不能申诉。") % {"u": unit.name})
     if order.status == OrderStatus.MERGED or order.parent_id is not None:
         raise InvalidInput(_("合并件的回访不计入考评，无需申诉。"))
     if not cb.reached:
         raise InvalidInput(_("未接通的回访不计入考评，无需申诉。"))
+    if unit.pk not in assessed_unit_ids(order):
+        raise InvalidInput(_("「%(u)s」不是该工单的考评对象，不能申诉。") % {"u": unit.name})
     if reason not in AppealReason.values:
         raise InvalidInput(_("请选择申诉类别。"))
     body = _text(text, required=_("请填写申诉理由。"))

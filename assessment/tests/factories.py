@@ -38,6 +38,8 @@ def handler_for(cast: Any, order: Order) -> Any:
         cast.tree.street.pk: cast.street_handler,
         cast.tree.department.pk: cast.dept_handler,
         cast.tree.community.pk: cast.community_handler,
+        cast.tree.other_district.pk: cast.outsider,
+        **getattr(cast, "extra_handlers", {}),
     }[lead.unit_id]
 
 
