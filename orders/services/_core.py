@@ -9,7 +9,8 @@ A service runs in one transaction and, in this order:
 3. changes assignments with their own conditional UPDATE (``move_assignment``);
 4. applies clock operations (``apply_clock``: the same pure code replay uses);
 5. ``transition`` — the conditional UPDATE ``WHERE pk, status, version`` that moves the order and
-   bumps ``version`` and ``last_seq``, then appends the ``OrderEvent`` with that seq;
+   bumps ``last_seq`` (and ``version``, except for the events in ``RECORDS`` that only record
+   something), then appends the ``OrderEvent`` with that seq;
 6. writes outbox rows (``notify``) and schedules prompt delivery after commit.
 
 Any error propagates and the transaction rolls back: an illegal action changes nothing.
@@ -43,6 +44,20 @@ from orders.models import Assignment, Order, OrderEvent
 from orders.states import ASSIGNMENT_TRANSITIONS, TRANSITIONS, AssignmentAction
 
 REASON_MAX = 2000
+# Events that only record something (no state, assignment, deadline or answer changes): they
+# extend the timeline but leave ``version`` alone, so a page opened before an automatic warning or
+# someone's urging can still act without "refresh and retry".
+RECORDS = frozenset(
+    {
+        EventType.PHONE_REVEALED,
+        EventType.URGED,
+        EventType.SUPERVISED,
+        EventType.DEADLINE_WARNING,
+        EventType.CHILD_MERGED,
+        EventType.ATTACHMENT_ADDED,
+        EventType.CALLBACK_MERGED,
+    }
+)
 
 
 def require(allowed: bool, message: str | None = None) -> None:
@@ -282,8 +297,11 @@ def transition(
     if derive:
         for name, value in derived_fields(current, target).items():
             values.setdefault(name, value)
+    bump = str(action) not in RECORDS
+    if bump:
+        values["version"] = F("version") + 1
     updated = Order.objects.filter(pk=current.pk, status=current.status, version=current.version).update(
-        status=target, version=F("version") + 1, last_seq=F("last_seq") + 1, updated_at=now, **values
+        status=target, last_seq=F("last_seq") + 1, updated_at=now, **values
     )
     if updated != 1:
         raise StaleTransition()
@@ -302,11 +320,13 @@ def transition(
         occurred_at=now,
     )
     current.status = target
-    current.version += 1
+    if bump:
+        current.version += 1
     current.last_seq = seq
     current.updated_at = now
     for name, value in values.items():
-        setattr(current, name, value)
+        if name != "version":
+            setattr(current, name, value)
     for name in ("lead_unit", "holder_unit", "dispatch_unit", "first_receiver_unit", "parent"):
         current._state.fields_cache.pop(name, None)
     return event
