@@ -1,0 +1,131 @@
+"""The one scoping selector (SECURITY.md AC-1): the holding axis, the location axis, and nothing
+else; the object fetch answers read and write together."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from orders import services
+from orders.choices import OrderStatus
+from orders.models import Order
+from orders.selectors import (
+    order_get_for_user,
+    order_list_for_queue,
+    order_timeline,
+    orders_visible_to,
+)
+from orders.tests.factories import make_order, person, walk_to
+from orgs.choices import Role
+
+H = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def delegated(cast, now):
+    """An order held by the community (city → district → street → community)."""
+    order = make_order(actor=cast.agent, now=now, grid=cast.tree.grid, item=cast.item)
+    walk_to(order, OrderStatus.IN_PROGRESS, cast, now)
+    services.order_delegate(order=order, actor=cast.district_handler, now=now + 5 * H, unit=cast.tree.street)
+    services.order_accept(order=order, actor=cast.street_handler, now=now + 6 * H)
+    services.order_delegate(order=order, actor=cast.street_handler, now=now + 7 * H, unit=cast.tree.community)
+    return order
+
+
+@pytest.fixture
+def held_by_department(cast, now):
+    """An order in 东华一网格 that a city department holds."""
+    order = make_order(actor=cast.agent, now=now, grid=cast.tree.grid, item=cast.item, submit=True)
+    services.order_dispatch(order=order, actor=cast.city_dispatcher, now=now, lead_unit=cast.tree.department)
+    return order
+
+
+def visible(user):
+    return set(orders_visible_to(user).values_list("pk", flat=True))
+
+
+def test_handlers_see_what_was_assigned_in_their_subtree(cast, delegated, held_by_department):
+    assert visible(cast.community_handler) == {delegated.pk}
+    assert visible(cast.street_handler) == {delegated.pk}
+    assert visible(cast.district_handler) == {delegated.pk}
+    assert visible(cast.dept_handler) == {held_by_department.pk}
+
+
+def test_the_outsider_sees_nothing(cast, delegated, held_by_department):
+    assert visible(cast.outsider) == set()
+    with pytest.raises(Order.DoesNotExist):
+        order_get_for_user(cast.outsider, delegated.pk)
+
+
+def test_the_location_axis_sees_problems_in_its_territory_whoever_holds_them(
+    cast, delegated, held_by_department
+):
+    secretary = person("street_secretary", cast.tree.street, Role.SECRETARY)
+    other_secretary = person("other_secretary", cast.tree.other_street, Role.SECRETARY)
+    assert visible(secretary) == {delegated.pk, held_by_department.pk}
+    assert visible(cast.supervisor) == {delegated.pk, held_by_department.pk}
+    assert visible(other_secretary) == set()
+
+
+def test_dispatch_desks_see_their_level(cast, now):
+    waiting = make_order(actor=None, now=now, channel="mobile", grid=cast.tree.grid)
+    assert waiting.pk in visible(cast.city_dispatcher)
+    assert waiting.pk in visible(cast.callback_agent)
+    assert waiting.pk not in visible(cast.district_dispatcher)  # dispatched at the city
+    assert waiting.pk not in visible(cast.district_handler)
+
+
+def test_a_past_assignment_keeps_the_order_visible(cast, order, now):
+    walk_to(order, OrderStatus.RETURN_REQUESTED, cast, now)
+    services.order_return_uphold(order=order, actor=cast.city_dispatcher, now=now + 5 * H)
+    assert order.pk in visible(cast.district_handler)
+    _order, can_write = order_get_for_user(cast.district_handler, order.pk)
+    assert can_write is False
+
+
+def test_the_object_fetch_answers_read_and_write(cast, delegated):
+    _o, community_rw = order_get_for_user(cast.community_handler, delegated.pk)
+    _o, secretary_rw = order_get_for_user(person("sec", cast.tree.street, Role.SECRETARY), delegated.pk)
+    _o, dispatcher_rw = order_get_for_user(cast.city_dispatcher, delegated.pk)
+    assert (community_rw, secretary_rw, dispatcher_rw) == (True, False, True)
+
+
+def test_queues(cast, delegated, held_by_department, now):
+    mine = order_list_for_queue(cast.community_handler, queue="mine")
+    assert [o.pk for o in mine] == [delegated.pk]
+    assert list(order_list_for_queue(cast.district_handler, queue="mine")) == [
+        delegated
+    ]  # still accepted there
+    fresh = make_order(actor=None, now=now + H, channel="web", grid=cast.tree.grid)
+    assert [o.pk for o in order_list_for_queue(cast.city_dispatcher, queue="dispatch")] == [fresh.pk]
+    assert list(order_list_for_queue(cast.callback_agent, queue="callback")) == []
+
+
+def test_filters_and_stable_orderings(cast, delegated, held_by_department, now):
+    everything = list(order_list_for_queue(cast.supervisor))
+    assert everything == sorted(everything, key=lambda o: (o.created_at, o.pk), reverse=True)
+    by_due = list(order_list_for_queue(cast.supervisor, ordering="due"))
+    dues = [o.due_at for o in by_due]
+    assert dues == sorted(dues)
+    assert list(order_list_for_queue(cast.supervisor, unit=cast.tree.department)) == [held_by_department]
+    assert set(order_list_for_queue(cast.supervisor, location=cast.tree.community)) == {
+        delegated,
+        held_by_department,
+    }
+    assert list(order_list_for_queue(cast.supervisor, status=OrderStatus.AWAITING_ACCEPTANCE)) == [
+        held_by_department
+    ]
+    assert list(order_list_for_queue(cast.supervisor, due_before=now)) == []
+    with pytest.raises(ValueError):
+        order_list_for_queue(cast.supervisor, ordering="random")
+
+
+def test_the_timeline_is_in_order_with_who_and_where(cast, delegated, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        rows = [
+            (e.seq, e.actor.username if e.actor else None, e.actor_unit.name if e.actor_unit else None)
+            for e in order_timeline(delegated)
+        ]
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[0][1] == "agent"
