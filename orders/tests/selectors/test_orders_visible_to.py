@@ -107,7 +107,9 @@ def test_filters_and_stable_orderings(cast, delegated, held_by_department, now):
     assert everything == sorted(everything, key=lambda o: (o.created_at, o.pk), reverse=True)
     by_due = list(order_list_for_queue(cast.supervisor, ordering="due"))
     dues = [o.due_at for o in by_due]
-    assert dues == sorted(dues)
+    known = [d for d in dues if d is not None]
+    assert dues == known + [None] * (len(dues) - len(known))  # soonest first, none last
+    assert known == sorted(known)
     assert list(order_list_for_queue(cast.supervisor, unit=cast.tree.department)) == [held_by_department]
     assert set(order_list_for_queue(cast.supervisor, location=cast.tree.community)) == {
         delegated,
