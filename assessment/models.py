@@ -300,3 +300,24 @@ class EarlyWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id} {self.day} {self.level}"
+
+
+class Briefing(models.Model):
+    """The issued monthly briefing 月度通报 of a scope (the workbook as published on the first of
+    the next month by ``assessment.tasks.briefing_issue_task``); later downloads serve this copy."""
+
+    scope = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("范围"))
+    period = models.DateField(_("月份"))  # the first day of the month
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("月度通报")
+        verbose_name_plural = _("月度通报")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "period"], name="briefing_once_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope_id} {self.period:%Y-%m}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from assessment.api import router as assessment_router
 from intake.api import calls_router, public_router
 from orders.api import register_error_handlers
 from orders.api import router as orders_router
@@ -15,6 +16,7 @@ api.add_router("/orders", orders_router)
 api.add_router("/calls", calls_router)
 api.add_router("/public", public_router)
 api.add_router("/whistles", whistles_router)
+api.add_router("/assessment", assessment_router)
 
 
 @api.get("/health", auth=None, summary="Liveness check")
