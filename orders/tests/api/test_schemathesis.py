@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, seed, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -43,6 +45,17 @@ def handler_token(cast, now):
     return raw
 
 
+@pytest.fixture
+def keep_connection():
+    """Like Django's test client: the WSGI handler must not close the test's database connection
+    (on PostgreSQL that would end the test transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @schema.parametrize()
 @seed(20250926)
 @settings(
@@ -51,5 +64,5 @@ def handler_token(cast, now):
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_the_api_honours_its_description(case, handler_token, _clean_cache, _media):
+def test_the_api_honours_its_description(case, handler_token, keep_connection, _clean_cache, _media):
     case.call_and_validate(headers={"Authorization": f"Bearer {handler_token}"}, checks=CHECKS)
