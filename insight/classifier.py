@@ -54,7 +54,7 @@ FORMAT_VERSION = 1
 MIN_DF_FROM = 500
 DEFAULT_TEMPERATURE = 3.0
 TEMPERATURE_GRID = tuple(float(t) for t in np.geomspace(0.25, 64.0, 49))
-CALIBRATION_MIN_DOCS = 60
+CALIBRATION_MIN_DOCS = 30
 CALIBRATION_TRAIN_CAP = 20_000
 CALIBRATION_HOLDOUT_CAP = 5_000
 CENTROID_TERMS = 3_000
@@ -364,7 +364,10 @@ class TextClassifier:
     def from_bytes(cls, data: bytes) -> TextClassifier:
         """Load a model written by ``to_bytes``. Only ever load bytes this project wrote itself
         (insight.services checks their sha256 against the stored row before calling this)."""
-        payload = joblib.load(io.BytesIO(data))
+        try:
+            payload = joblib.load(io.BytesIO(data))
+        except Exception as exc:  # joblib raises many kinds on foreign bytes
+            raise ValueError("not a Minhu classifier") from exc
         if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
             raise ValueError("not a Minhu classifier of this format")
         model = payload["model"]
