@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "assessment",
     "intake",
     "insight",
+    "workbench",
     "demo",
     "web",
 ]

@@ -58,8 +58,8 @@ def test_the_shell_costs_a_fixed_number_of_queries(client, street_handler, tree,
     client.get("/")  # warm the session
     membership_grant(actor=None, user=street_handler, unit=tree.community, role=Role.SECRETARY)
     membership_grant(actor=None, user=street_handler, unit=tree.grid, role=Role.GRID_WORKER)
-    # session, user, OTP device, memberships (one query however many units)
-    with django_assert_num_queries(4):
+    # session, user, OTP device, memberships (one query however many units), unread count
+    with django_assert_num_queries(5):
         assert client.get("/").status_code == 200
 
 

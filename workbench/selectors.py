@@ -1,0 +1,519 @@
+"""Reads the workbench pages need beyond ``orders.selectors``: every list here starts from
+``orders.selectors.orders_visible_to`` (SECURITY.md AC-1) and costs a fixed number of queries
+however many rows it returns (pinned in the view tests).
+
+- ``similar_open_orders``: likely duplicates of a call being taken, through
+  ``orders.selectors.order_duplicate_candidates`` (an unsaved order stands for the new report);
+- ``suggested_leads``: the responsibility list's lead unit for a page of orders at once — the
+  same answer as ``catalog.selectors.rule_for`` + ``resolve_lead_unit`` per order (a test holds
+  them equal), in four queries instead of two or three per row;
+- ``address_suggestions``, ``unit_search``: the pickers;
+- ``pending_decisions``: extension and suspension requests a dispatcher or a parent unit decides;
+- ``my_assignments`` and ``reviewable_replies``: the handler's own assignments and the replies of
+  units below waiting for the handler's review;
+- ``deadline_board``: near or past deadlines grouped by unit (supervisor board);
+- ``territory_outline``: district outlines for the residents' map (cached).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.core.cache import cache
+from django.db.models import Count, F, Q, QuerySet
+from shapely.geometry import shape
+from shapely.ops import unary_union
+
+from catalog.models import CatalogItem, ResponsibilityRule
+from orders import permissions
+from orders.choices import ASSIGNMENT_ACTIVE, OPEN, AssignmentStatus, OrderStatus, ReplyStatus, RequestStatus
+from orders.models import Assignment, ExtensionRequest, Order, Reply, SuspensionRequest
+from orders.selectors import QUEUE_SELECT, order_duplicate_candidates, orders_visible_to
+from orders.services.supervision import yellow_at
+from orgs.addresses import normalize_address
+from orgs.choices import UnitKind
+from orgs.geo import geometry_to_geojson
+from orgs.models import Address, Membership, Unit, UnitClosure
+from orgs.selectors import holding_subtree_ids
+
+SUGGEST_LIMIT = 8
+SIMILAR_LIMIT = 6
+HISTORY_LIMIT = 10
+UNIT_SEARCH_LIMIT = 12
+OUTLINE_CACHE_KEY = "workbench:territory-outline:v1"
+OUTLINE_CACHE_SECONDS = 3600
+# Delegation reaches this far down (a street → its communities and their grids).
+DELEGATE_DEPTH = 2
+
+
+# --- the agent's console ------------------------------------------------------------------------
+
+
+def similar_open_orders(
+    actor: Any,
+    *,
+    item: CatalogItem | None,
+    grid: Unit | None,
+    now: dt.datetime,
+    title: str = "",
+    content: str = "",
+    limit: int = SIMILAR_LIMIT,
+) -> list[Order]:
+    """Open orders that look like the report being taken (same item, same grid, recent), within
+    the actor's scope. An unsaved order stands for the new report, so a better duplicate finder
+    behind ``order_duplicate_candidates`` serves this page unchanged."""
+    if item is None or grid is None:
+        return []
+    probe = Order(item=item, grid=grid, created_at=now, title=title, content=content)
+    candidates = order_duplicate_candidates(probe, limit=limit)
+    if not candidates:
+        return []
+    visible = set(
+        orders_visible_to(actor).filter(pk__in=[o.pk for o in candidates]).values_list("pk", flat=True)
+    )
+    return [o for o in candidates if o.pk in visible]
+
+
+def caller_history(actor: Any, phone: str, *, limit: int = HISTORY_LIMIT) -> list[Order]:
+    """The caller's earlier orders (keyed phone hash), within the actor's scope, newest first."""
+    from orders.selectors import orders_of_requester
+
+    if not (phone or "").strip():
+        return []
+    return list(orders_of_requester(actor, phone).select_related(*QUEUE_SELECT)[:limit])
+
+
+def call_orders(actor: Any, call_id: str, *, limit: int = HISTORY_LIMIT) -> list[Order]:
+    """Orders registered from this call, within the actor's scope."""
+    return list(
+        orders_visible_to(actor)
+        .filter(call_id=call_id)
+        .select_related(*QUEUE_SELECT)
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def address_suggestions(query: str, *, limit: int = SUGGEST_LIMIT) -> list[Address]:
+    """Addresses of the unified list matching what was typed (normalised, so ``3#楼`` finds
+    ``3号楼``), with their grid and its community."""
+    text = (query or "").strip()
+    if len(text) < 2:
+        return []
+    normalized = normalize_address(text)
+    match = Q(text__icontains=text)
+    if normalized:
+        match |= Q(normalized__contains=normalized)
+    return list(
+        Address.objects.filter(match).select_related("grid__parent").order_by("normalized", "pk")[:limit]
+    )
+
+
+def grid_with_parent(grid_id: int | None) -> Unit | None:
+    if grid_id is None:
+        return None
+    return Unit.objects.select_related("parent").filter(pk=grid_id, kind=UnitKind.GRID).first()
+
+
+# --- units --------------------------------------------------------------------------------------
+
+
+def unit_search(
+    query: str,
+    *,
+    within: Unit | int | None = None,
+    departments: bool = False,
+    exclude_kinds: Iterable[str] = (UnitKind.BUILDING,),
+    limit: int = UNIT_SEARCH_LIMIT,
+) -> list[Unit]:
+    """Active units whose name or code matches, in ``within``'s subtree (and, with
+    ``departments``, any department or station: the 条 line takes orders from every level)."""
+    text = (query or "").strip()
+    if not text:
+        return []
+    qs = Unit.objects.filter(Q(name__icontains=text) | Q(code__startswith=text), is_active=True).exclude(
+        kind__in=list(exclude_kinds)
+    )
+    if within is not None:
+        inside = Q(pk__in=UnitClosure.objects.filter(ancestor_id=_pk(within)).values("descendant_id"))
+        if departments:
+            inside |= Q(kind__in=[UnitKind.DEPARTMENT, UnitKind.STATION])
+        qs = qs.filter(inside)
+    return list(qs.select_related("parent").order_by("level", "code")[:limit])
+
+
+def delegate_targets(unit: Unit | int) -> list[Unit]:
+    """Units a handler may delegate down to: active units up to two levels below, no buildings."""
+    return list(
+        Unit.objects.filter(
+            pk__in=UnitClosure.objects.filter(
+                ancestor_id=_pk(unit), depth__gt=0, depth__lte=DELEGATE_DEPTH
+            ).values("descendant_id"),
+            is_active=True,
+        )
+        .exclude(kind=UnitKind.BUILDING)
+        .order_by("level", "code")
+    )
+
+
+def _pk(unit: Unit | int) -> int:
+    return unit if isinstance(unit, int) else int(unit.pk)
+
+
+# --- the responsibility list for a page of orders ----------------------------------------------
+
+
+def suggested_leads(orders: Sequence[Order]) -> dict[int, Unit | None]:
+    """``{order id: lead unit}`` by the responsibility list, for orders with an item.
+
+    Same rule as ``catalog.selectors.rule_for`` (the rule of the nearest area containing the
+    order's grid, else the city-wide one) and ``resolve_lead_unit`` (the named unit, or the
+    grid's nearest ancestor of the lead kind). Four queries for the whole page.
+    """
+    wanted = [o for o in orders if o.item_id is not None]
+    result: dict[int, Unit | None] = {o.pk: None for o in orders}
+    if not wanted:
+        return result
+    rules = list(
+        ResponsibilityRule.objects.filter(item_id__in={o.item_id for o in wanted}).select_related("lead_unit")
+    )
+    by_item: dict[int, list[ResponsibilityRule]] = defaultdict(list)
+    for each in rules:
+        by_item[each.item_id].append(each)
+    grid_ids = {o.grid_id for o in wanted if o.grid_id is not None}
+    # grid → {ancestor id: depth}, one query for every grid on the page
+    ancestry: dict[int, dict[int, int]] = defaultdict(dict)
+    for descendant, ancestor, depth in UnitClosure.objects.filter(descendant_id__in=grid_ids).values_list(
+        "descendant_id", "ancestor_id", "depth"
+    ):
+        ancestry[descendant][ancestor] = depth
+    chosen: dict[int, ResponsibilityRule | None] = {}
+    for order in wanted:
+        candidates = by_item.get(order.item_id or 0, [])
+        citywide = next((r for r in candidates if r.area_id is None), None)
+        areas = {r.area_id: r for r in candidates if r.area_id is not None}
+        rule: ResponsibilityRule | None = citywide
+        if order.grid_id is not None and areas:
+            depths = ancestry.get(order.grid_id, {})
+            inside = [(depths[a], a) for a in areas if a in depths]
+            if inside:
+                rule = areas[min(inside)[1]]
+        chosen[order.pk] = rule
+    kinds = {r.lead_kind for r in chosen.values() if r is not None and r.lead_unit_id is None and r.lead_kind}
+    ancestor_ids = {a for depths in ancestry.values() for a in depths}
+    by_kind: dict[str, dict[int, Unit]] = defaultdict(dict)
+    if kinds and ancestor_ids:
+        for unit in Unit.objects.filter(pk__in=ancestor_ids, kind__in=kinds, is_active=True):
+            by_kind[unit.kind][unit.pk] = unit
+    for order in wanted:
+        found = chosen[order.pk]
+        if found is None:
+            continue
+        rule = found
+        if rule.lead_unit_id is not None:
+            result[order.pk] = rule.lead_unit
+            continue
+        if order.grid_id is None or not rule.lead_kind:
+            continue
+        depths = ancestry.get(order.grid_id, {})
+        matches = [(depths[pk], unit) for pk, unit in by_kind[rule.lead_kind].items() if pk in depths]
+        if matches:
+            # the deepest unit of that kind: the one nearest the grid
+            result[order.pk] = min(matches, key=lambda m: m[0])[1]
+    return result
+
+
+def rule_assists(order: Order) -> list[Unit]:
+    """The assisting units the responsibility list names for the order (none without a rule)."""
+    from catalog.selectors import rule_for
+
+    if order.item is None:
+        return []
+    rule = rule_for(order.item, order.grid)
+    return list(rule.assist_units.order_by("code")) if rule is not None else []
+
+
+def units_by_pk(pks: Iterable[Any]) -> list[Unit]:
+    """Units for ids sent back by a form (kept checked on a re-rendered picker)."""
+    ids = [int(p) for p in pks if str(p).isdigit()]
+    return list(Unit.objects.filter(pk__in=ids).order_by("level", "code")) if ids else []
+
+
+# --- decisions waiting for a dispatcher or a parent unit ------------------------------------
+
+
+@dataclass
+class Decision:
+    """A pending extension or suspension request, with what the page shows of it."""
+
+    kind: str  # "extension" | "suspension"
+    request: ExtensionRequest | SuspensionRequest
+    order: Order
+    unit: Unit
+
+
+def pending_decisions(actor: Any, *, limit: int = 50) -> list[Decision]:
+    """Extension and suspension requests ``actor`` decides: as a dispatcher of the order's
+    dispatch level (top lead's and assists' extensions, every suspension), or as the parent unit
+    of a delegated child (its extension). Two queries."""
+    dispatch_levels = holding_subtree_ids(actor, permissions.DISPATCH_ROLES)
+    own_units = Membership.objects.filter(
+        user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
+    ).values("unit_id")
+    visible = orders_visible_to(actor).values("pk")
+    extensions = (
+        ExtensionRequest.objects.filter(status=RequestStatus.PENDING, order_id__in=visible)
+        .filter(
+            Q(assignment__parent__isnull=True, order__dispatch_unit_id__in=dispatch_levels)
+            | Q(assignment__parent__unit_id__in=own_units)
+        )
+        .select_related("assignment__unit", *(f"order__{name}" for name in QUEUE_SELECT), "order")
+        .order_by("created_at", "pk")[:limit]
+    )
+    suspensions = (
+        SuspensionRequest.objects.filter(
+            status=RequestStatus.PENDING, order_id__in=visible, order__dispatch_unit_id__in=dispatch_levels
+        )
+        .select_related("assignment__unit", *(f"order__{name}" for name in QUEUE_SELECT), "order")
+        .order_by("created_at", "pk")[:limit]
+    )
+    rows: list[Decision] = [Decision("extension", x, x.order, x.assignment.unit) for x in extensions]
+    rows += [Decision("suspension", s, s.order, s.assignment.unit) for s in suspensions]
+    rows.sort(key=lambda d: (d.request.created_at, d.request.pk))
+    return rows
+
+
+# --- the handler --------------------------------------------------------------------------------
+
+
+def handling_unit_ids(actor: Any) -> list[int]:
+    """The units where ``actor`` handles (handler or dispatcher membership), one query."""
+    return list(
+        Membership.objects.filter(
+            user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
+        ).values_list("unit_id", flat=True)
+    )
+
+
+def with_my_assignments(orders: Sequence[Order], unit_ids: Sequence[int]) -> None:
+    """Attach ``order.mine``: the active assignments of ``orders`` at ``unit_ids`` (one query),
+    and ``order.my``: the one the page acts on (the deepest, i.e. the latest delegated)."""
+    if not orders:
+        return
+    rows = (
+        Assignment.objects.filter(
+            order_id__in=[o.pk for o in orders],
+            unit_id__in=list(unit_ids),
+            status__in=list(ASSIGNMENT_ACTIVE),
+        )
+        .select_related("unit")
+        .order_by("pk")
+    )
+    by_order: dict[int, list[Assignment]] = defaultdict(list)
+    for a in rows:
+        by_order[a.order_id].append(a)
+    for order in orders:
+        mine = by_order.get(order.pk, [])
+        order.mine = mine  # type: ignore[attr-defined]
+        order.my = mine[-1] if mine else None  # type: ignore[attr-defined]
+
+
+INBOX_TABS: dict[str, list[str]] = {
+    "pending": [AssignmentStatus.PENDING],
+    "working": [AssignmentStatus.ACCEPTED],
+    "replied": [AssignmentStatus.REPLIED, AssignmentStatus.RETURN_REQUESTED],
+}
+
+
+def inbox_orders(actor: Any, tab: str) -> QuerySet[Order]:
+    """The handler's queue: orders with an active assignment at one of their units in the
+    tab's assignment states (to accept, being handled, answered and waiting above), soonest
+    deadline first (``orders.selectors.order_list_for_queue``, queue "mine")."""
+    from orders.selectors import order_list_for_queue
+
+    units = Membership.objects.filter(
+        user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
+    ).values("unit_id")
+    return order_list_for_queue(actor, queue="mine", ordering="due").filter(
+        pk__in=Assignment.objects.filter(unit_id__in=units, status__in=INBOX_TABS[tab]).values("order_id")
+    )
+
+
+def reviewable_replies(actor: Any, *, limit: int = 50) -> list[Reply]:
+    """Replies of delegated children (and of assisting units) waiting for the review of a unit
+    where ``actor`` handles. Top leads' replies are the dispatcher's (the dispatch queue)."""
+    units = Membership.objects.filter(
+        user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
+    ).values("unit_id")
+    return list(
+        Reply.objects.filter(
+            status=ReplyStatus.PENDING_REVIEW, order_id__in=orders_visible_to(actor).values("pk")
+        )
+        .filter(
+            Q(assignment__parent__unit_id__in=units)
+            | Q(
+                assignment__role="assist",
+                assignment__parent__isnull=True,
+                order__lead_unit_id__in=units,
+            )
+        )
+        .select_related("assignment__unit", "order", *(f"order__{name}" for name in QUEUE_SELECT))
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+# --- the supervisor board ------------------------------------------------------------------------
+
+
+@dataclass
+class UnitDeadlines:
+    unit: Unit
+    yellow: int = 0
+    red: int = 0
+    rows: list[Assignment] = field(default_factory=list)
+
+
+def deadline_board(
+    actor: Any, *, now: dt.datetime, horizon: dt.timedelta, limit: int = 200
+) -> list[UnitDeadlines]:
+    """Active assignments (pending or accepted, clock running) of visible open orders whose next
+    deadline is past or within ``horizon``, grouped by unit, the most overdue units first.
+
+    Each assignment gets ``kind`` ("accept" or "reply"), ``due`` and ``level`` ("red" past,
+    "yellow" when the sweep's yellow mark is passed or the deadline is within the horizon).
+    One query for the rows (units, orders and their grids joined)."""
+    soon = now + horizon
+    rows = list(
+        Assignment.objects.filter(
+            order_id__in=orders_visible_to(actor).filter(status__in=sorted(OPEN)).values("pk"),
+            paused_at__isnull=True,
+        )
+        .filter(
+            Q(status=AssignmentStatus.PENDING, accept_by__lte=soon)
+            | Q(status=AssignmentStatus.ACCEPTED, reply_by__lte=soon)
+        )
+        .select_related("unit", "order__item", "order__grid", "order__holder_unit")
+        .order_by(F("reply_by").asc(nulls_last=True), "pk")[:limit]
+    )
+    groups: dict[int, UnitDeadlines] = {}
+    for a in rows:
+        pending = a.status == AssignmentStatus.PENDING
+        due = a.accept_by if pending else a.reply_by
+        if due is None:
+            continue
+        a.kind = "accept" if pending else "reply"  # type: ignore[attr-defined]
+        a.due = due  # type: ignore[attr-defined]
+        mark = yellow_at(a.dispatched_at, due)
+        a.level = "red" if due <= now else "yellow"  # type: ignore[attr-defined]
+        a.yellow_mark = mark  # type: ignore[attr-defined]
+        group = groups.setdefault(a.unit_id, UnitDeadlines(unit=a.unit))
+        group.rows.append(a)
+        if due <= now:
+            group.red += 1
+        else:
+            group.yellow += 1
+    ordered = sorted(groups.values(), key=lambda g: (-g.red, -g.yellow, g.unit.code))
+    for group in ordered:
+        group.rows.sort(key=lambda a: a.due)  # type: ignore[attr-defined]
+    return ordered
+
+
+# --- the residents' map -----------------------------------------------------------------------
+
+
+def territory_outline() -> dict[str, Any]:
+    """GeoJSON of the districts' outlines (the union of their grids), for the residents' map
+    on a plain background; cached for an hour. Empty when no grid has a boundary."""
+    cached = cache.get(OUTLINE_CACHE_KEY)
+    if cached is not None:
+        return dict(cached)
+    grids = Unit.objects.filter(kind=UnitKind.GRID, is_active=True, boundary__isnull=False)
+    district_of = dict(
+        UnitClosure.objects.filter(
+            descendant_id__in=grids.values("pk"), ancestor__kind=UnitKind.DISTRICT
+        ).values_list("descendant_id", "ancestor_id")
+    )
+    shapes: dict[int, list[Any]] = defaultdict(list)
+    for pk, boundary in grids.values_list("pk", "boundary").iterator(chunk_size=2000):
+        try:
+            shapes[district_of.get(pk, 0)].append(shape(cast(dict[str, Any], boundary)))
+        except (ValueError, TypeError, AttributeError, KeyError):
+            continue
+    names = dict(Unit.objects.filter(pk__in=[k for k in shapes if k]).values_list("pk", "name"))
+    features = []
+    for key, parts in sorted(shapes.items()):
+        outline = unary_union(parts).simplify(0.0005, preserve_topology=True)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": names.get(key, "")},
+                "geometry": geometry_to_geojson(outline),
+            }
+        )
+    data = {"type": "FeatureCollection", "features": features}
+    cache.set(OUTLINE_CACHE_KEY, data, OUTLINE_CACHE_SECONDS)
+    return data
+
+
+def grid_feature(grid: Unit | None, *, highlight: bool = True) -> dict[str, Any]:
+    """A FeatureCollection with the grid's polygon (empty when it has none)."""
+    features = []
+    if grid is not None and grid.boundary:
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": grid.name, "highlight": highlight},
+                "geometry": grid.boundary,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --- small helpers for the queues ------------------------------------------------------------
+
+
+def count_by_status(qs: QuerySet[Order]) -> dict[str, int]:
+    """``{status: n}`` of a queue (one grouped query)."""
+    return {row["status"]: int(row["n"]) for row in qs.order_by().values("status").annotate(n=Count("pk"))}
+
+
+def merged_awaiting_callback(actor: Any, *, limit: int = 50) -> list[Order]:
+    """Merged duplicates whose parent has its answer and whose own resident has not been called
+    back yet: the callback agent calls them too (``order_callback_merged``)."""
+    return list(
+        orders_visible_to(actor)
+        .filter(
+            status=OrderStatus.MERGED,
+            parent__status__in=[OrderStatus.AWAITING_CALLBACK, OrderStatus.CLOSED],
+            dispatch_unit_id__in=holding_subtree_ids(actor, permissions.CALLBACK_ROLES),
+            callbacks__isnull=True,
+        )
+        .select_related(*QUEUE_SELECT, "parent")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+__all__ = [
+    "Decision",
+    "UnitDeadlines",
+    "address_suggestions",
+    "call_orders",
+    "caller_history",
+    "count_by_status",
+    "deadline_board",
+    "delegate_targets",
+    "grid_feature",
+    "grid_with_parent",
+    "handling_unit_ids",
+    "merged_awaiting_callback",
+    "pending_decisions",
+    "reviewable_replies",
+    "similar_open_orders",
+    "suggested_leads",
+    "territory_outline",
+    "unit_search",
+    "with_my_assignments",
+]
