@@ -68,6 +68,18 @@ ADMIN_ACCESS: dict[str, ModelAccess] = {
     "axes.accessattempt": ModelAccess(view=SECURITY, delete=SECURITY),
     "axes.accessfailurelog": ModelAccess(view=SECURITY),
     "otp_totp.totpdevice": ModelAccess(view=SECURITY),
+    "whistles.whistletypelimit": _config(SYSTEM),
+    # domain records are read-only in the admin (they change only through their services)
+    "whistles.whistle": ModelAccess(view=SYSTEM),
+    "whistles.summons": ModelAccess(view=SYSTEM),
+    "whistles.whistletask": ModelAccess(view=SYSTEM),
+    "whistles.departmentrating": ModelAccess(view=SYSTEM),
+    "whistles.whistleevent": ModelAccess(view=SYSTEM),
+    "whistles.whistlenotification": ModelAccess(view=SYSTEM),
+    "whistles.whistlewarning": ModelAccess(view=SYSTEM),
+    # integration credentials (telephony systems, Open311 clients) are the security admin's
+    "intake.telephonysystem": _config(SECURITY),
+    "intake.open311client": _config(SECURITY),
     # audit administrator: read only; nobody can change or delete audit rows
     "core.auditevent": ModelAccess(view=AUDIT),
     "core.auditcheckpoint": ModelAccess(view=AUDIT),
