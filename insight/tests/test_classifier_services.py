@@ -265,3 +265,28 @@ def test_a_retired_item_is_never_suggested(city_catalog):
     item_deactivate(actor=None, item=city_catalog.lights)
     suggestions = suggestions_for_text(title="路灯坏了", body="路灯晚上不亮")
     assert city_catalog.lights not in [s.item for s in suggestions.items]
+
+
+def test_the_train_classifier_command_trains_a_cold_start_version(city_catalog):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("train_classifier", "--dry-run", stdout=out)
+    assert "nothing stored" in out.getvalue()
+    assert not ClassifierModel.objects.exists()
+    call_command("train_classifier", stdout=out)
+    model = ClassifierModel.objects.get()
+    assert model.source == TrainingSource.COLD_START
+    assert model.is_active
+    assert "item classifier v1" in out.getvalue()
+
+
+def test_the_train_classifier_command_refuses_an_empty_catalog(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError):
+        call_command("train_classifier")
+    with pytest.raises(CommandError):
+        call_command("train_classifier", "--dry-run")
