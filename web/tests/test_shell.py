@@ -16,10 +16,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_links_follow_roles_admin_roles_and_existing_pages():
-    registry = dict(navigation._REGISTRY)
+    saved = dict(navigation._REGISTRY)
+    navigation._REGISTRY.clear()
     try:
+        navigation.register(Workbench(key="home", label="工作台", url_name="core:home", order=0))
         navigation.register(
             Workbench(key="queue", label="派单", url_name="core:home", roles=frozenset({"dispatcher"}))
+        )
+        navigation.register(
+            Workbench(key="admin", label="管理后台", url_name="admin:index", admin_roles=frozenset({"audit"}))
         )
         navigation.register(Workbench(key="ghost", label="未上线", url_name="nowhere:page"))
         handler = [link.key for link in navigation.links_for(roles={"handler"}, admin_role="")]
@@ -27,10 +32,17 @@ def test_links_follow_roles_admin_roles_and_existing_pages():
         auditor = [link.key for link in navigation.links_for(roles=set(), admin_role="audit")]
     finally:
         navigation._REGISTRY.clear()
-        navigation._REGISTRY.update(registry)
-    assert handler == ["home", "password"]
-    assert dispatcher == ["home", "queue", "password"]
-    assert auditor == ["home", "admin", "password"]  # "ghost" has no page yet: never linked
+        navigation._REGISTRY.update(saved)
+    assert handler == ["home"]
+    assert dispatcher == ["home", "queue"]
+    assert auditor == ["home", "admin"]  # "ghost" has no page yet: never linked
+
+
+def test_the_registered_entries_link_only_to_existing_pages():
+    links = navigation.links_for(roles={"handler", "dispatcher", "agent"}, admin_role="system")
+    keys = [link.key for link in links]
+    assert {"home", "admin", "password"} <= set(keys)
+    assert all(link.url.startswith("/") for link in links)
 
 
 def test_home_shows_the_users_units_and_only_their_links(client, street_handler, tree):

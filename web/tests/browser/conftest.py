@@ -6,10 +6,11 @@ through the real pages, console watching for CSP violations, and screenshots.
   --disable-component-update`` (and ``--no-sandbox`` as root). ``MINHU_CHROMIUM`` overrides the
   path. Without it the tests are skipped with a message, except under ``CI=true`` where a missing
   browser fails the run.
-- Playwright's sync API runs an event loop in the test thread, so Django's async-safety guard
-  must be relaxed for the ORM calls the tests make: ``DJANGO_ALLOW_ASYNC_UNSAFE=true`` for the
-  length of each browser test, database set-up and flush included (set per test, not for the
-  whole run, so no other test or subprocess inherits it).
+- Playwright's sync API keeps an event loop running in the test thread for as long as it is
+  started, so Django's async-safety guard must be relaxed for every ORM call meanwhile:
+  ``DJANGO_ALLOW_ASYNC_UNSAFE=true`` is set exactly while Playwright runs. Both live per test
+  module (``browser`` is module-scoped), so the tests after the browser modules, and their
+  subprocesses, see neither.
 - ``shots.take(page, "name")`` writes ``var/screenshots/<name>-desktop.png`` (1280 px wide) and
   ``<name>-mobile.png`` (360 px wide), full page. ``MINHU_SCREENSHOTS`` overrides the folder.
 - ``console`` collects console errors and page errors of every page the test opens;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,14 +89,7 @@ def _create_triggers(connection: Any, triggers: list[tuple[str, str, str]]) -> N
 
 
 @pytest.fixture
-def _async_unsafe_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def _triggers_back_after_flush(
-    _async_unsafe_allowed: None, django_db_blocker: Any
-) -> Iterator[list[tuple[str, str, str]]]:
+def _triggers_back_after_flush(django_db_blocker: Any) -> Iterator[list[tuple[str, str, str]]]:
     dropped: list[tuple[str, str, str]] = []
     yield dropped
     if dropped:
@@ -120,7 +115,16 @@ def transactional_db(
 # --- the browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+def _wait_for_live_server_requests(timeout: float = 5.0) -> None:
+    """Let the live server's request threads (one per browser connection) finish and close
+    their database connections, so the test database can be dropped at the end of the run."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
@@ -137,12 +141,27 @@ def browser() -> Iterator[Any]:
     args = list(CHROMIUM_ARGS)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=path, args=args, headless=True)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            instance = playwright.chromium.launch(executable_path=path, args=args, headless=True)
+            try:
+                yield instance
+            finally:
+                instance.close()
+                _wait_for_live_server_requests()
+                # While Playwright's loop runs, Django keeps its connections in a separate
+                # (async-context) store; close them now, or they outlive the loop unseen and
+                # keep the test database from being dropped at the end of the run.
+                from django.db import connections
+
+                connections.close_all()
+    finally:
+        if before is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @dataclass

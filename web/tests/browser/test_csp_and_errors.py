@@ -130,3 +130,39 @@ def baidu_tile(lon: float, lat: float, zoom: int) -> tuple[int, int, int]:
     y = r * math.log(math.tan(math.pi / 4 + phi / 2) * ((1 - con) / (1 + con)) ** (e / 2))
     scale = 2.0 ** (zoom - 18)
     return zoom, math.floor(x * scale / 256), math.floor(y * scale / 256)
+
+
+@pytest.mark.urls("web.tests.browser.pages")
+def test_the_building_blocks_work_under_the_policy(live_server, page, console, shots, make_person):
+    """The gallery of shared blocks: table, badges, deadline chips, a form with errors beside its
+    fields, an empty state; paging the table goes through htmx."""
+    person = make_person("alice")
+    sign_in(page, live_server.url, username="alice", password=person.password, device=person.device)
+    visit(page, live_server.url + "/test/blocks/?state=open")
+    assert page.locator("#queue tbody tr").count() == 4
+    chips = page.locator("#queue .chip").evaluate_all("els => els.map(e => e.className)")
+    assert chips == ["chip chip--ok", "chip chip--yellow", "chip chip--red", "chip chip--ok"]
+    assert page.locator("#queue td.num").first.evaluate("e => getComputedStyle(e).textAlign") == "right"
+
+    # Desktop: the error stands to the right of its input, on the same line.
+    field = page.locator("#id_title")
+    error = page.locator("#id_title_error")
+    box_field, box_error = field.bounding_box(), error.bounding_box()
+    assert box_error["x"] >= box_field["x"] + box_field["width"]
+    assert abs(box_error["y"] - box_field["y"]) < box_field["height"]
+    assert field.input_value() == "这是一个超过十个字的很长的标题"
+    shots.take(page, "blocks")
+
+    # Phone: the error goes under its input.
+    page.set_viewport_size({"width": 360, "height": 740})
+    box_field, box_error = field.bounding_box(), error.bounding_box()
+    assert box_error["y"] >= box_field["y"] + box_field["height"]
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Paging swaps the table only and keeps the filter in the address.
+    page.locator("#queue").get_by_role("link", name="下一页").click()
+    page.wait_for_url(live_server.url + "/test/blocks/?state=open&page=3")
+    assert "第 3 / 6 页" in page.locator("#queue .pager__info").inner_text()
+    assert page.locator("#queue").count() == 1 and page.locator("h1").count() == 1
+    assert console.csp_violations() == []
+    assert console.page_errors == []
