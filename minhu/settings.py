@@ -221,21 +221,6 @@ MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = DEBUG or DEMO
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# --- attachments and the public (resident, Open311) doors -----------------------------------------
-# Photos are re-encoded without metadata (orders.attachments); limits fit phone photos.
-ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024))
-ATTACHMENT_MAX_PIXELS = envint("ATTACHMENT_MAX_PIXELS", "60000000")
-ATTACHMENT_IMAGE_MAX_SIDE = envint("ATTACHMENT_IMAGE_MAX_SIDE", "4096")
-ATTACHMENTS_PER_ORDER = envint("ATTACHMENTS_PER_ORDER", "30")
-# Requests per client address and hour (intake.ratelimit, shared cache), per public action.
-PUBLIC_SUBMIT_PER_HOUR = envint("PUBLIC_SUBMIT_PER_HOUR", "20")
-PUBLIC_FOLLOW_PER_HOUR = envint("PUBLIC_FOLLOW_PER_HOUR", "60")
-PUBLIC_RATE_PER_HOUR = envint("PUBLIC_RATE_PER_HOUR", "20")
-OPEN311_POST_PER_HOUR = envint("OPEN311_POST_PER_HOUR", "600")
-# Following an order: after this many wrong phone digits the order number is locked for a while.
-FOLLOW_MAX_MISSES = envint("FOLLOW_MAX_MISSES", "5")
-FOLLOW_LOCK_SECONDS = envint("FOLLOW_LOCK_SECONDS", str(15 * 60))
-
 # --- pages: Content-Security-Policy (django-csp 4), maps, polling -----------------------------------
 # Map tiles: none by default (grid polygons on a plain background, offline). MAP_TILE_URL is a
 # Leaflet URL template ({z}/{x}/{y}, optional {s}); MAP_TILE_CRS names the tiles' coordinate

@@ -18,18 +18,12 @@ urlpatterns = [
     path("api/docs", partial(openapi_view, api=api), name="api_docs"),
     path("open311/v2/", include("intake.open311")),
     path("attachments/<int:pk>", attachment_download, name="attachment_download"),
+    path("whistles/", include("whistles.urls")),
     # workbench before intake: its /calls/<id> console replaces intake's placeholder page
     path("", include("workbench.urls")),
     path("notifications/", include("workbench.notification_urls")),
     path("", include("intake.urls")),
     path("", include("web.urls")),
-    # The OpenAPI description and its docs page (offline assets) also at the unversioned paths.
-    path("api/openapi.json", partial(openapi_json, api=api), name="api_openapi_json"),
-    path("api/docs", partial(openapi_view, api=api), name="api_docs"),
-    path("open311/v2/", include("intake.open311")),
-    path("attachments/<int:pk>", attachment_download, name="attachment_download"),
-    path("whistles/", include("whistles.urls")),
-    path("", include("intake.urls")),
 ]
 
 handler403 = "web.views.permission_denied"
