@@ -308,7 +308,7 @@ class DepartmentRating(models.Model):
         return (self.timeliness + self.effectiveness + self.attitude) / 3
 
 
-class AppendOnlyQuerySet(models.QuerySet["WhistleEvent"]):
+class WhistleEventQuerySet(models.QuerySet["WhistleEvent"]):
     """Refuses bulk UPDATE and DELETE: the timeline only grows."""
 
     def update(self, **kwargs: Any) -> int:
@@ -340,7 +340,7 @@ class WhistleEvent(models.Model):
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     occurred_at = models.DateTimeField(_("时间"))
 
-    objects: ClassVar[Any] = AppendOnlyQuerySet.as_manager()
+    objects: ClassVar[Any] = WhistleEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("吹哨时间线")
