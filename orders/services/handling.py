@@ -54,7 +54,7 @@ from orders.services._core import (
     unit_people,
 )
 from orders.states import AssignmentAction
-from orgs.models import UnitClosure
+from orgs.models import Unit, UnitClosure
 
 EXPLANATION_MAX = 5000
 DEFAULT_EXTENSION_MAX = 30
@@ -147,7 +147,7 @@ def order_delegate(
     order: Order,
     actor: Any,
     now: dt.datetime,
-    unit: Any,
+    unit: Unit,
     assignment: Assignment | None = None,
     note: str = "",
     limits: deadlines.Limits | None = None,

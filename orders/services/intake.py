@@ -50,7 +50,7 @@ SELF_SERVICE_CHANNELS = frozenset({Channel.WEB, Channel.MOBILE, Channel.OPEN311}
 INTAKE_ROLE_ORDER = ("agent", "dispatcher", "grid_worker", "handler", "secretary")
 
 
-def allocate_number(now: dt.datetime) -> str:
+def allocate_number(*, now: dt.datetime) -> str:
     """``YYYYMMDD`` (Asia/Shanghai) + a 6-digit sequence from the day's counter row. The counter is
     bumped by one UPDATE (a row lock on PostgreSQL, the write lock on SQLite), so two concurrent
     creations never share a number; the unique constraint on ``Order.number`` backs it."""
@@ -200,7 +200,7 @@ def order_create(
     status = OrderStatus.AWAITING_DISPATCH if submit else OrderStatus.REGISTERED
     holder = level if submit else (intake_unit or level)
     order = Order(
-        number=allocate_number(now),
+        number="",
         channel=channel,
         kind=kind,
         urgency=urgency,
@@ -231,7 +231,8 @@ def order_create(
         updated_at=now,
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a lost race on the request id gives the number back
+            order.number = allocate_number(now=now)
             order.save(force_insert=True)
     except IntegrityError:
         if request_id is not None:
@@ -312,6 +313,8 @@ def order_submit(
     require(permissions.can_submit(actor, current))
     fields: dict[str, Any] = {}
     if item is not None:
+        if not item.is_active:
+            raise InvalidInput(_("事项「%(n)s」已停用。") % {"n": item.name})
         fields["item_id"] = item.pk
     event = transition(
         current,

@@ -148,3 +148,20 @@ def test_two_delivery_workers_deliver_every_row_exactly_once(cast, now, settings
     assert Notification.objects.filter(delivered_at__isnull=True).count() == 0
     keys = [key for _user, key, _text in LoggingSmsGateway.sent]
     assert len(keys) == sms and len(set(keys)) == sms
+
+
+def test_concurrent_creations_get_distinct_numbers_and_one_order_per_request_id(cast, now):
+    def create(request_id):
+        def job(barrier: threading.Barrier) -> Any:
+            barrier.wait()
+            return make_order(actor=cast.agent, now=now, client_request_id=request_id).pk
+
+        return job
+
+    results = run_together(create("retry-1"), create("retry-1"), create(None), create(None))
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert results[0] == results[1]  # the retry got the first call's order
+    assert Order.objects.filter(client_request_id="retry-1").count() == 1
+    numbers = list(Order.objects.values_list("number", flat=True))
+    assert len(numbers) == 3 and len(set(numbers)) == 3
+    assert sorted(numbers) == ["20250926000001", "20250926000002", "20250926000003"]
