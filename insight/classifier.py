@@ -332,26 +332,87 @@ class TextClassifier:
     def predict_many(self, documents: Sequence[Document], *, top_k: int = TOP_K) -> list[Prediction]:
         if self._core is None:
             raise RuntimeError("the classifier is not trained")
-        probabilities = np.exp(_log_softmax(self.decision_scores(documents) * self.temperature))
-        out: list[Prediction] = []
-        for row in probabilities:
-            best = np.argsort(-row, kind="stable")[:top_k]
-            alternatives = tuple(
-                Alternative(label=str(self._core.labels[i]), confidence=round(float(row[i]), 4))
-                for i in best
-                if row[i] > 0 or i == best[0]
-            )
-            out.append(
-                Prediction(
-                    label=alternatives[0].label,
-                    confidence=alternatives[0].confidence,
-                    alternatives=alternatives,
-                )
-            )
-        return out
+        return [self._prediction(row, top_k) for row in self.decision_scores(documents)]
+
+    def _prediction(self, scores: np.ndarray, top_k: int) -> Prediction:
+        assert self._core is not None
+        row = np.exp(_log_softmax(scores[None, :] * self.temperature))[0]
+        best = np.argsort(-row, kind="stable")[:top_k]
+        alternatives = tuple(
+            Alternative(label=str(self._core.labels[i]), confidence=round(float(row[i]), 4))
+            for i in best
+            if row[i] > 0 or i == best[0]
+        )
+        return Prediction(
+            label=alternatives[0].label, confidence=alternatives[0].confidence, alternatives=alternatives
+        )
 
     def predict(self, document: Document, *, top_k: int = TOP_K) -> Prediction:
-        return self.predict_many([document], top_k=top_k)[0]
+        """One document on the synchronous path: the same numbers as ``predict_many``, computed
+        on the document's non-zero features only (no sparse-matrix machinery per call)."""
+        if self._core is None:
+            raise RuntimeError("the classifier is not trained")
+        return self._prediction(self._single_scores(document), top_k)
+
+    def _fast_parts(self) -> list[tuple[Any, dict[str, int], np.ndarray, int, float, bool]]:
+        """(analyzer, vocabulary, idf, column offset, weight, is_title) per feature block, cached."""
+        parts = self.__dict__.get("_fast")
+        if parts is None:
+            if self._body_vec is None or self._title_vec is None:
+                raise RuntimeError("the classifier is not trained")
+            body, title = self._body_vec, self._title_vec
+            parts = [
+                (body.build_analyzer(), body.vocabulary_, body.idf_, 0, 1.0, False),
+                (
+                    title.build_analyzer(),
+                    title.vocabulary_,
+                    title.idf_,
+                    len(body.vocabulary_),
+                    self.title_weight,
+                    True,
+                ),
+            ]
+            self.__dict__["_fast"] = parts
+        return parts
+
+    def _single_scores(self, document: Document) -> np.ndarray:
+        assert self._core is not None
+        indices: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        texts = (clean_text(document.text), clean_text(document.title))
+        for analyzer, vocabulary, idf, offset, weight, is_title in self._fast_parts():
+            counts: dict[int, int] = {}
+            for gram in analyzer(texts[1] if is_title else texts[0]):
+                j = vocabulary.get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            val = (1.0 + np.log(tf)) * idf[idx]
+            val *= weight / float(np.sqrt(np.dot(val, val)))
+            indices.append(idx + offset)
+            values.append(val)
+        n_labels = len(self._core.labels)
+        if not indices:
+            idx, val = np.zeros(0, dtype=np.int64), np.zeros(0)
+        else:
+            idx, val = np.concatenate(indices), np.concatenate(values)
+        raw: np.ndarray = _row_product(self._core.weights, idx, val, n_labels) + self._core.bias
+        if self._core.centroids is None:
+            return raw
+        similarity = _row_product(self._core.centroids, idx, val, n_labels)
+        k = min(self.shortlist, n_labels)
+        allowed = np.argpartition(-similarity, k - 1)[:k]
+        scores = np.full(n_labels, -np.inf)
+        scores[allowed] = raw[allowed]
+        return scores
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # analyzers are rebuilt on first use
+        return state
 
     # --- persistence ---------------------------------------------------------------------------
 
@@ -417,6 +478,22 @@ def _scores(core: _Core, x: sp.csr_matrix, shortlist: int) -> np.ndarray:
     rows = np.arange(raw.shape[0])[:, None]
     scores[rows, allowed] = raw[rows, allowed]
     return scores
+
+
+def _row_product(matrix_t: sp.csr_matrix, idx: np.ndarray, val: np.ndarray, n_labels: int) -> np.ndarray:
+    """One sparse row (``idx``, ``val``) times a features × labels CSR matrix, as a dense vector."""
+    if len(idx) == 0:
+        return np.zeros(n_labels)
+    starts = matrix_t.indptr[idx].astype(np.int64)
+    lengths = matrix_t.indptr[idx + 1].astype(np.int64) - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(n_labels)
+    offsets = np.cumsum(lengths) - lengths
+    positions = np.repeat(starts - offsets, lengths) + np.arange(total)
+    weights = matrix_t.data[positions].astype(np.float64) * np.repeat(val, lengths)
+    product: np.ndarray = np.bincount(matrix_t.indices[positions], weights=weights, minlength=n_labels)
+    return product
 
 
 def _log_softmax(scores: np.ndarray) -> np.ndarray:

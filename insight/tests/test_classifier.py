@@ -102,3 +102,21 @@ def test_an_untrained_classifier_refuses_to_predict():
 
 def test_cleaning_drops_numbers_and_makes_full_width_half_width():
     assert clean_text("３号楼  电话13812345678 Ａ座") == "号楼 电话 A座"
+
+
+def test_the_single_document_path_gives_the_batch_answer(trained):
+    docs, _labels = corpus()
+    extra = [Document("", "没有任何已知的字词"), Document("", ""), Document("路灯", "")]
+    for doc in [*docs, *extra]:
+        one, batch = trained.predict(doc), trained.predict_many([doc])[0]
+        assert one.label == batch.label
+        assert [a.label for a in one.alternatives] == [a.label for a in batch.alternatives]
+        assert one.confidence == pytest.approx(batch.confidence, abs=1e-3)
+
+
+def test_the_single_document_path_works_with_a_shortlist_and_after_loading():
+    docs, labels = corpus()
+    model = TextClassifier(shortlist=2).fit(docs, labels)
+    loaded = TextClassifier.from_bytes(model.to_bytes())
+    for doc in docs:
+        assert loaded.predict(doc).label == model.predict_many([doc])[0].label
