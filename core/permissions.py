@@ -70,6 +70,9 @@ ADMIN_ACCESS: dict[str, ModelAccess] = {
     "otp_totp.totpdevice": ModelAccess(view=SECURITY),
     "whistles.whistletypelimit": _config(SYSTEM),
     # domain records are read-only in the admin (they change only through their services)
+    "orders.order": ModelAccess(view=SYSTEM),
+    "orders.assignment": ModelAccess(view=SYSTEM),
+    "orders.orderevent": ModelAccess(view=SYSTEM),
     "whistles.whistle": ModelAccess(view=SYSTEM),
     "whistles.summons": ModelAccess(view=SYSTEM),
     "whistles.whistletask": ModelAccess(view=SYSTEM),

@@ -8,3 +8,9 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
     verbose_name = _("工单")
+
+    def ready(self) -> None:
+        from orders.activity import units_with_orders
+        from orgs.divisions import register_unit_activity_check
+
+        register_unit_activity_check(units_with_orders)
