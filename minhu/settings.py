@@ -282,6 +282,21 @@ OPEN311_POST_PER_HOUR = envint("OPEN311_POST_PER_HOUR", "600")
 FOLLOW_MAX_MISSES = envint("FOLLOW_MAX_MISSES", "5")
 FOLLOW_LOCK_SECONDS = envint("FOLLOW_LOCK_SECONDS", str(15 * 60))
 
+# --- work orders: warnings, escalation, reveals, notifications (orders) ---------------------------
+# Yellow warning once this fraction of a deadline's span has passed; red at the deadline.
+ORDERS_WARNING_YELLOW_FRACTION = float(os.environ.get("ORDERS_WARNING_YELLOW_FRACTION", "0.8"))
+# A lead's reply-by overdue by this many hours escalates the order one level up ("" switches it off).
+ORDERS_ESCALATE_OVERDUE_HOURS = (
+    envint("ORDERS_ESCALATE_OVERDUE_HOURS", "72")
+    if os.environ.get("ORDERS_ESCALATE_OVERDUE_HOURS", "72")
+    else None
+)
+# Phone reveals per handler and window (audited, rate-limited through the shared cache).
+ORDERS_REVEAL_LIMIT = envint("ORDERS_REVEAL_LIMIT", "20")
+ORDERS_REVEAL_WINDOW_SECONDS = envint("ORDERS_REVEAL_WINDOW_SECONDS", "3600")
+# SMS gateway (dotted path); the default only logs. Email goes through Django's mail settings.
+ORDERS_SMS_BACKEND = os.environ.get("ORDERS_SMS_BACKEND", "orders.notifications.LoggingSmsGateway")
+
 # --- addresses and imports ----------------------------------------------------------------------
 # Leading province/city names stripped before an address is matched (orgs.addresses).
 ADDRESS_CITY_PREFIXES = envlist("ADDRESS_CITY_PREFIXES", "民安市")
