@@ -385,6 +385,7 @@ class ResidentReportForm(forms.Form):
     content = forms.CharField(
         label=_("问题描述"),
         max_length=PUBLIC_CONTENT_MAX,
+        error_messages={"required": _("请填写问题描述。")},
         widget=_textarea(5, placeholder=_("请描述发生了什么问题，例如：小区门口路灯不亮已一周")),
     )
     item = forms.ModelChoiceField(

@@ -46,6 +46,8 @@ HISTORY_LIMIT = 10
 UNIT_SEARCH_LIMIT = 12
 OUTLINE_CACHE_KEY = "workbench:territory-outline:v1"
 OUTLINE_CACHE_SECONDS = 3600
+# The board looks this far ahead for deadlines whose yellow mark may already be passed.
+BOARD_LOOKAHEAD = dt.timedelta(days=7)
 # Delegation reaches this far down (a street → its communities and their grids).
 DELEGATE_DEPTH = 2
 
@@ -380,20 +382,20 @@ def deadline_board(
     actor: Any, *, now: dt.datetime, horizon: dt.timedelta, limit: int = 200
 ) -> list[UnitDeadlines]:
     """Active assignments (pending or accepted, clock running) of visible open orders whose next
-    deadline is past or within ``horizon``, grouped by unit, the most overdue units first.
+    deadline is past (red) or near (yellow: the deadline sweep's yellow mark is passed, or the
+    deadline is within ``horizon``), grouped by unit, the most overdue units first.
 
-    Each assignment gets ``kind`` ("accept" or "reply"), ``due`` and ``level`` ("red" past,
-    "yellow" when the sweep's yellow mark is passed or the deadline is within the horizon).
+    Each assignment gets ``kind`` ("accept" or "reply"), ``due``, ``level`` and ``yellow_mark``.
     One query for the rows (units, orders and their grids joined)."""
-    soon = now + horizon
+    lookahead = now + max(horizon, BOARD_LOOKAHEAD)
     rows = list(
         Assignment.objects.filter(
             order_id__in=orders_visible_to(actor).filter(status__in=sorted(OPEN)).values("pk"),
             paused_at__isnull=True,
         )
         .filter(
-            Q(status=AssignmentStatus.PENDING, accept_by__lte=soon)
-            | Q(status=AssignmentStatus.ACCEPTED, reply_by__lte=soon)
+            Q(status=AssignmentStatus.PENDING, accept_by__lte=lookahead)
+            | Q(status=AssignmentStatus.ACCEPTED, reply_by__lte=lookahead)
         )
         .select_related("unit", "order__item", "order__grid", "order__holder_unit")
         .order_by(F("reply_by").asc(nulls_last=True), "pk")[:limit]
@@ -404,14 +406,20 @@ def deadline_board(
         due = a.accept_by if pending else a.reply_by
         if due is None:
             continue
+        mark = yellow_at(a.dispatched_at, due)
+        if due <= now:
+            level = "red"
+        elif now >= mark or due - now <= horizon:
+            level = "yellow"
+        else:
+            continue
         a.kind = "accept" if pending else "reply"  # type: ignore[attr-defined]
         a.due = due  # type: ignore[attr-defined]
-        mark = yellow_at(a.dispatched_at, due)
-        a.level = "red" if due <= now else "yellow"  # type: ignore[attr-defined]
+        a.level = level  # type: ignore[attr-defined]
         a.yellow_mark = mark  # type: ignore[attr-defined]
         group = groups.setdefault(a.unit_id, UnitDeadlines(unit=a.unit))
         group.rows.append(a)
-        if due <= now:
+        if level == "red":
             group.red += 1
         else:
             group.yellow += 1
@@ -458,7 +466,7 @@ def territory_outline() -> dict[str, Any]:
     return data
 
 
-def grid_feature(grid: Unit | None, *, highlight: bool = True) -> dict[str, Any]:
+def grid_feature(grid: Unit | None, *, highlight: bool = False) -> dict[str, Any]:
     """A FeatureCollection with the grid's polygon (empty when it has none)."""
     features = []
     if grid is not None and grid.boundary:

@@ -97,8 +97,11 @@ def call_register(
 ) -> Order:
     """Register an order from the call (``submit``: straight to the dispatcher). A refused
     attachment refuses the whole registration: nothing half-written."""
-    order = _create(call=call, phone=phone, actor=actor, now=now, fields=fields, submit=submit)
+    # Files go on while the order is still the agent's (registered); then it is submitted.
+    order = _create(call=call, phone=phone, actor=actor, now=now, fields=fields, submit=submit and not photos)
     _attach(order, actor=actor, now=now, photos=photos)
+    if submit and photos:
+        services.order_submit(order=order, actor=actor, now=now)
     return order
 
 
@@ -140,8 +143,10 @@ def call_attach_duplicate(
         confidential=fields.confidential,
         client_request_id=fields.client_request_id,
     )
-    child = _create(call=call, phone=phone, actor=actor, now=now, fields=child_fields, submit=True)
+    child = _create(call=call, phone=phone, actor=actor, now=now, fields=child_fields, submit=not photos)
     _attach(child, actor=actor, now=now, photos=photos)
+    if photos:
+        services.order_submit(order=child, actor=actor, now=now)
     if not permissions.can_merge(actor, child, parent):
         return Attached(order=child, merged=False)
     services.order_merge(

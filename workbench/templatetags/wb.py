@@ -104,3 +104,17 @@ def get_item(mapping: Any, key: Any) -> Any:
     if not mapping:
         return []
     return mapping.get(key, [])
+
+
+SELF_SERVICE = frozenset({"web", "mobile", "open311"})
+
+
+@register.filter
+def event_actor(event: Any, order: Any) -> str:
+    """Who did it: the person, or the resident for a self-service report, or the system."""
+    actor = event.actor
+    if actor is not None:
+        return str(getattr(actor, "display_name", "") or actor.get_username())
+    if event.type in ("create", "attachment_added") and order.channel in SELF_SERVICE:
+        return _("群众（%(channel)s）") % {"channel": order.get_channel_display()}
+    return _("系统")

@@ -84,6 +84,21 @@
     }
   });
 
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    var targetId = input && input.getAttribute ? input.getAttribute("data-wb-files") : null;
+    var out = targetId ? document.getElementById(targetId) : null;
+    if (!out || !input.files) {
+      return;
+    }
+    var names = Array.prototype.map.call(input.files, function (f) {
+      return f.name;
+    });
+    if (names.length) {
+      out.textContent = (out.getAttribute("data-msg-chosen") || "") + names.join("、");
+    }
+  });
+
   document.addEventListener("click", function (evt) {
     var button = evt.target && evt.target.closest ? evt.target.closest("[data-wb-geolocate]") : null;
     if (!button) {
