@@ -102,9 +102,10 @@ COUNTING_RULES: tuple[CountingRule, ...] = (
     CountingRule(
         "territorial",
         "按问题发生地计入所在街道、社区（属地排名，即被反映街乡镇）",
-        "Territorial rows ('t.*') sit on the order's grid; a street's or community's figure is the sum "
-        "over its subtree (orgs.UnitClosure). An order without a grid sits on its dispatch unit, so city "
-        "and district totals stay whole while no street or community gets it.",
+        "Territorial rows ('t.*') sit on the order's grid (volume) and the grid's community (assessed "
+        "measures); a street's or community's figure is the sum over its subtree (orgs.UnitClosure). An "
+        "order without a grid sits on its dispatch unit, so city and district totals stay whole while no "
+        "street or community gets it.",
     ),
     CountingRule(
         "handling",
@@ -178,6 +179,9 @@ COUNTING_RULE_KEYS: frozenset[str] = frozenset(rule.key for rule in COUNTING_RUL
 
 @dataclass(frozen=True)
 class OrderRow:
+    """The order's own columns; ``area_id`` is the community its grid lies in (looked up by the
+    caller), the unit the assessed territorial measures sit on."""
+
     pk: int
     status: str
     parent_id: int | None
@@ -190,6 +194,7 @@ class OrderRow:
     last_seq: int
     rework_count: int
     reopen_count: int
+    area_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,8 @@ class Fact:
     source_seq: int
     item_id: int | None
     channel: str
-    loc_unit_id: int
+    loc_unit_id: int  # the grid (else the dispatch unit): volume rows
+    area_unit_id: int  # the grid's community (else ``loc_unit_id``): assessed territorial rows
     hdl_unit_id: int | None
     created_day: dt.date
     count_day: dt.date | None
@@ -256,6 +262,7 @@ class Fact:
             self.item_id,
             self.channel,
             self.loc_unit_id,
+            self.area_unit_id,
             self.hdl_unit_id,
             self.created_day,
             self.count_day,
@@ -296,12 +303,14 @@ def order_fact(
 ) -> Fact:
     """What ``order`` contributes to the rollups, by ``COUNTING_RULES``."""
     values: dict[str, int] = {}
+    loc = order.grid_id or order.dispatch_unit_id  # rule "territorial"
     base = Fact(
         order_id=order.pk,
         source_seq=order.last_seq,
         item_id=order.item_id,
         channel=order.channel,
-        loc_unit_id=order.grid_id or order.dispatch_unit_id,  # rule "territorial"
+        loc_unit_id=loc,
+        area_unit_id=(order.area_id or loc) if order.grid_id else loc,
         hdl_unit_id=None,
         created_day=local_day(order.created_at),
         count_day=None,
@@ -363,6 +372,12 @@ def order_fact(
 
 RollupKey = tuple[int, dt.date, int | None, str, str]  # unit, day, item, channel, metric
 
+# Volume rows keep the catalog item and the channel (top problems, channel breakdown, the insight
+# app's hotspots); assessed rows are per unit and day only (item None, channel ""): the rates are
+# ranked per unit, and item × channel would multiply a day's rows by ~20 with no reader.
+NO_ITEM: None = None
+NO_CHANNEL = ""
+
 
 def fact_rows(fact: Fact) -> Iterator[tuple[RollupKey, int]]:
     """The ``UnitDailyCount`` cells one fact adds to (non-zero values only)."""
@@ -383,24 +398,12 @@ def fact_rows(fact: Fact) -> Iterator[tuple[RollupKey, int]]:
     for measure in ASSESSED_MEASURES:
         if value := fact.value(measure):
             yield (
-                (
-                    fact.loc_unit_id,
-                    fact.count_day,
-                    fact.item_id,
-                    fact.channel,
-                    metric_name(TERRITORIAL, measure),
-                ),
+                (fact.area_unit_id, fact.count_day, NO_ITEM, NO_CHANNEL, metric_name(TERRITORIAL, measure)),
                 value,
             )
             if fact.hdl_unit_id is not None:
                 yield (
-                    (
-                        fact.hdl_unit_id,
-                        fact.count_day,
-                        fact.item_id,
-                        fact.channel,
-                        metric_name(HANDLING, measure),
-                    ),
+                    (fact.hdl_unit_id, fact.count_day, NO_ITEM, NO_CHANNEL, metric_name(HANDLING, measure)),
                     value,
                 )
 
@@ -412,6 +415,18 @@ def aggregate_facts(facts: Iterable[Fact]) -> dict[RollupKey, int]:
         for key, value in fact_rows(fact):
             cells[key] = cells.get(key, 0) + value
     return cells
+
+
+def fact_delta(old: Fact | None, new: Fact | None) -> dict[RollupKey, int]:
+    """What replacing ``old`` by ``new`` changes in the rollup table (zero entries dropped)."""
+    delta: dict[RollupKey, int] = {}
+    if new is not None:
+        for key, value in fact_rows(new):
+            delta[key] = delta.get(key, 0) + value
+    if old is not None:
+        for key, value in fact_rows(old):
+            delta[key] = delta.get(key, 0) - value
+    return {key: value for key, value in delta.items() if value}
 
 
 # --- factors ------------------------------------------------------------------------------------------

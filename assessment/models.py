@@ -170,7 +170,10 @@ class OrderFact(models.Model):
     source_seq = models.PositiveIntegerField()
     item = models.ForeignKey("catalog.CatalogItem", on_delete=models.PROTECT, null=True, related_name="+")
     channel = models.CharField(max_length=20)
-    loc_unit = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="+")
+    loc_unit = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="+")  # grid: volume
+    area_unit = models.ForeignKey(
+        "orgs.Unit", on_delete=models.PROTECT, related_name="+"
+    )  # community: assessed
     hdl_unit = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, null=True, related_name="+")
     created_day = models.DateField()
     count_day = models.DateField(null=True)
@@ -213,9 +216,11 @@ class OrderFact(models.Model):
 
 class UnitDailyCount(models.Model):
     """Pre-aggregated counts (STYLE.md rule 15): per unit, day (Asia/Shanghai), item, channel and
-    metric ``"<axis>.<measure>"``. Territorial rows sit on the order's grid, handling rows on the
-    handling unit; subtree totals are sums through ``orgs.UnitClosure``. Rebuilt a day at a time
-    by ``assessment.rollups.rollup_days`` from ``OrderFact``; only non-zero values are stored."""
+    metric ``"<axis>.<measure>"``. Volume rows sit on the order's grid with its item and channel;
+    assessed rows on the grid's community (territorial) or the handling unit, per day only (item
+    NULL, channel ""; see ``metrics.fact_rows``). Subtree totals are sums through
+    ``orgs.UnitClosure``. Kept up to date by ``assessment.rollups`` (deltas of changed facts;
+    ``rollup_days`` rebuilds whole days); only non-zero values are stored."""
 
     unit = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="daily_counts")
     day = models.DateField()

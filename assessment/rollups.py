@@ -2,11 +2,13 @@
 ``UnitDailyCount`` rebuilt a day at a time from them.
 
 - ``rollup_orders(order_ids=…)`` recomputes those orders' facts from the raw tables
-  (``metrics.order_fact``); for each fact that changed, every day it left and every day it
-  entered is rebuilt — so a late callback, a reopen or a ruled appeal recomputes exactly the days
-  it touches.
-- ``rollup_days(days=…)`` rebuilds ``UnitDailyCount`` for those days from ``OrderFact`` (three
-  GROUP BY queries for any number of days).
+  (``metrics.order_fact``) and adds, for each fact that changed, the difference between its new
+  and its old cells (``metrics.fact_delta``) to ``UnitDailyCount`` — so a late callback, a reopen
+  or a ruled appeal moves exactly the cells of the days it touches, at a cost in proportion to the
+  orders that changed, not to the size of their days;
+- ``rollup_days(days=…)`` rebuilds ``UnitDailyCount`` for whole days from ``OrderFact`` (three
+  GROUP BY queries for any number of days): the full rebuild, and the repair of a day whose delta
+  did not fit.
 - ``rollup_catch_up(now=…)`` reads the orders timeline after ``FillState("timeline").cursor``,
   with a look-back window for transactions that committed out of id order, and recomputes the
   orders whose fact is older than their timeline (``source_seq != last_seq``).
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Sum
 
 from assessment import metrics
@@ -47,6 +49,8 @@ from assessment.metrics import (
 from assessment.models import Appeal, FillState, OrderFact, UnitDailyCount
 from orders.choices import AssignmentRole
 from orders.models import Assignment, Callback, Order, OrderEvent
+from orgs.choices import UnitKind
+from orgs.models import UnitClosure
 
 LOCK = "lock"
 TIMELINE = "timeline"
@@ -127,6 +131,14 @@ def compute_facts(order_ids: Sequence[int]) -> dict[int, Fact]:
                 "order_id", flat=True
             )
         )
+        community_of = dict(
+            UnitClosure.objects.filter(
+                descendant_id__in=Order.objects.filter(pk__in=ids, grid__isnull=False).values("grid_id"),
+                ancestor__kind=UnitKind.COMMUNITY,
+            )
+            .order_by()
+            .values_list("descendant_id", "ancestor_id")
+        )
         for row in Order.objects.filter(pk__in=ids).values_list(
             "pk",
             "status",
@@ -141,7 +153,8 @@ def compute_facts(order_ids: Sequence[int]) -> dict[int, Fact]:
             "rework_count",
             "reopen_count",
         ):
-            order = OrderRow(*row)
+            grid_id = row[5]
+            order = OrderRow(*row, area_id=community_of.get(grid_id) if grid_id is not None else None)
             facts[order.pk] = metrics.order_fact(
                 order,
                 leads=leads.get(order.pk, []),
@@ -159,6 +172,7 @@ def _to_row(fact: Fact, now: dt.datetime) -> OrderFact:
         item_id=fact.item_id,
         channel=fact.channel,
         loc_unit_id=fact.loc_unit_id,
+        area_unit_id=fact.area_unit_id,
         hdl_unit_id=fact.hdl_unit_id,
         created_day=fact.created_day,
         count_day=fact.count_day,
@@ -174,45 +188,12 @@ def _from_row(row: OrderFact) -> Fact:
         item_id=row.item_id,
         channel=row.channel,
         loc_unit_id=row.loc_unit_id,
+        area_unit_id=row.area_unit_id,
         hdl_unit_id=row.hdl_unit_id,
         created_day=row.created_day,
         count_day=row.count_day,
         values={m: getattr(row, m) for m in ALL_MEASURES if getattr(row, m)},
     )
-
-
-def _volume_part(fact: Fact) -> tuple[object, ...]:
-    return (
-        fact.created_day,
-        fact.loc_unit_id,
-        fact.item_id,
-        fact.channel,
-        *(fact.value(m) for m in VOLUME_MEASURES),
-    )
-
-
-def _assessed_part(fact: Fact) -> tuple[object, ...]:
-    return (
-        fact.count_day,
-        fact.loc_unit_id,
-        fact.hdl_unit_id,
-        fact.item_id,
-        fact.channel,
-        *(fact.value(m) for m in ASSESSED_MEASURES),
-    )
-
-
-def _changed_days(old: Fact | None, new: Fact) -> set[dt.date]:
-    """The days whose cells differ between two facts of one order: its registration day(s) when
-    the volume part changed, its count day(s) when the assessed part changed."""
-    if old is None:
-        return {new.created_day} | ({new.count_day} if new.count_day is not None else set())
-    days: set[dt.date] = set()
-    if _volume_part(old) != _volume_part(new):
-        days |= {old.created_day, new.created_day}
-    if _assessed_part(old) != _assessed_part(new):
-        days |= {d for d in (old.count_day, new.count_day) if d is not None}
-    return days
 
 
 # --- the writers ----------------------------------------------------------------------------------------
@@ -221,18 +202,74 @@ def _changed_days(old: Fact | None, new: Fact) -> set[dt.date]:
 @dataclass
 class RollupResult:
     orders: int = 0  # orders whose fact changed
-    days: set[dt.date] = field(default_factory=set)
-    rows: int = 0  # UnitDailyCount rows written
+    days: set[dt.date] = field(default_factory=set)  # days whose cells changed
+    rows: int = 0  # UnitDailyCount rows created, changed or deleted
+    repaired: set[dt.date] = field(default_factory=set)  # days rebuilt because a delta did not fit
+
+
+def _apply_delta(delta: dict[metrics.RollupKey, int]) -> tuple[int, set[dt.date], set[dt.date]]:
+    """Add ``delta`` to the table: update or create each cell, delete cells that reach zero.
+    A delta that does not fit (a cell would go negative) means the table drifted from the facts:
+    that day is rebuilt from them instead. Returns (rows touched, days, days repaired)."""
+    by_day: dict[dt.date, dict[metrics.RollupKey, int]] = {}
+    for key, value in delta.items():
+        if value:
+            by_day.setdefault(key[1], {})[key] = value
+    creates: list[UnitDailyCount] = []
+    updates: list[tuple[int, int]] = []
+    deletes: list[int] = []
+    broken: set[dt.date] = set()
+    for day, cells in by_day.items():
+        units = sorted({key[0] for key in cells})
+        existing: dict[metrics.RollupKey, tuple[int, int]] = {}
+        for chunk in _chunks(units, BATCH):
+            rows = UnitDailyCount.objects.filter(day=day, unit_id__in=list(chunk)).values_list(
+                "pk", "unit_id", "item_id", "channel", "metric", "value"
+            )
+            for pk, unit_id, item_id, channel, metric, value in rows:
+                existing[(unit_id, day, item_id, channel, metric)] = (pk, value)
+        for key, change in cells.items():
+            found = existing.get(key)
+            total = change + (found[1] if found is not None else 0)
+            if total < 0:
+                broken.add(day)
+            elif found is None:
+                creates.append(
+                    UnitDailyCount(
+                        unit_id=key[0], day=day, item_id=key[2], channel=key[3], metric=key[4], value=change
+                    )
+                )
+            elif total == 0:
+                deletes.append(found[0])
+            else:
+                updates.append((change, found[0]))
+    creates = [c for c in creates if c.day not in broken]
+    if creates:
+        UnitDailyCount.objects.bulk_create(creates, batch_size=BATCH)
+    if updates:
+        table = connection.ops.quote_name(UnitDailyCount._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f'UPDATE {table} SET "value" = "value" + %s WHERE "id" = %s',  # noqa: S608 -- the model's own table name
+                updates,
+            )
+    for chunk in _chunks(deletes, BATCH):
+        UnitDailyCount.objects.filter(pk__in=list(chunk)).delete()
+    if broken:
+        rollup_days(days=broken)
+    return len(creates) + len(updates) + len(deletes), set(by_day), broken
 
 
 @transaction.atomic
 def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult:
-    """Recompute the facts of ``order_ids`` and rebuild the days whose contribution changed."""
+    """Recompute the facts of ``order_ids`` and add what changed to the daily rows (work in
+    proportion to the orders that changed, whatever the size of their days)."""
     ids = sorted(set(order_ids))
     result = RollupResult()
     if not ids:
         return result
     _state(LOCK)
+    delta: dict[metrics.RollupKey, int] = {}
     for chunk in _chunks(ids, BATCH):
         old = {row.order_id: row for row in OrderFact.objects.filter(order_id__in=list(chunk))}
         new = compute_facts(chunk)
@@ -250,7 +287,8 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
                     stored.computed_at = now
                     reseq.append(stored)
                 continue
-            result.days |= _changed_days(previous, fact)
+            for key, value in metrics.fact_delta(previous, fact).items():
+                delta[key] = delta.get(key, 0) + value
             replace.append(fact)
         if replace:
             OrderFact.objects.filter(order_id__in=[f.order_id for f in replace]).delete()
@@ -258,7 +296,7 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
             result.orders += len(replace)
         if reseq:
             OrderFact.objects.bulk_update(reseq, ["source_seq", "computed_at"], batch_size=BATCH)
-    result.rows = rollup_days(days=result.days)
+    result.rows, result.days, result.repaired = _apply_delta(delta)
     return result
 
 
@@ -283,20 +321,18 @@ def _cells_for_days(days: Sequence[dt.date]) -> Iterator[UnitDailyCount]:
                 )
     assessed = OrderFact.objects.filter(count_day__in=days).order_by()
     for axis, unit_field, qs in (
-        (TERRITORIAL, "loc_unit_id", assessed),
+        (TERRITORIAL, "area_unit_id", assessed),
         (HANDLING, "hdl_unit_id", assessed.filter(hdl_unit__isnull=False)),
     ):
-        grouped = qs.values("count_day", unit_field, "item_id", "channel").annotate(
-            **{m: Sum(m) for m in ASSESSED_MEASURES}
-        )
+        grouped = qs.values("count_day", unit_field).annotate(**{m: Sum(m) for m in ASSESSED_MEASURES})
         for row in grouped:
             for measure in ASSESSED_MEASURES:
                 if row[measure]:
                     yield UnitDailyCount(
                         unit_id=row[unit_field],
                         day=row["count_day"],
-                        item_id=row["item_id"],
-                        channel=row["channel"],
+                        item_id=metrics.NO_ITEM,
+                        channel=metrics.NO_CHANNEL,
                         metric=metric_name(axis, measure),
                         value=row[measure],
                     )
@@ -335,6 +371,14 @@ def _stale(order_ids: Iterable[int]) -> list[int]:
         facts = dict(OrderFact.objects.filter(order_id__in=list(chunk)).values_list("order_id", "source_seq"))
         stale.extend(pk for pk, seq in seqs.items() if facts.get(pk) != seq)
     return stale
+
+
+def stale_after(event_id: int, *, limit: int = 1_000_000) -> int:
+    """How many orders with an event after ``event_id`` have a stale or missing fact (read only)."""
+    ids = set(
+        OrderEvent.objects.filter(pk__gt=event_id).order_by("pk").values_list("order_id", flat=True)[:limit]
+    )
+    return len(_stale(ids))
 
 
 @dataclass

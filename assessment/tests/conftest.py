@@ -11,6 +11,7 @@ import pytest
 from orders.tests.conftest import _fresh_calendar, cast, now  # noqa: F401 -- fixtures re-used
 from orders.tests.factories import person
 from orgs.choices import Role
+from whistles.tests.conftest import _replication_role_reset, pg_transactional_db  # noqa: F401 -- fixtures re-used
 
 
 @pytest.fixture

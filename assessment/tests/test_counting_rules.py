@@ -56,8 +56,10 @@ def test_rule_territorial_counts_the_street_and_community_where_the_problem_is(c
     tree = cast.tree
     handled_order(cast, now, lead=tree.department)  # a city department handles a problem in 东华
     catch_up(now)
-    for unit in (tree.grid, tree.community, tree.street, tree.district, tree.city):
+    for unit in (tree.community, tree.street, tree.district, tree.city):
         assert counts(unit)["valid"] == 1, unit
+    # volume sits on the grid itself; assessed measures on its community (per unit and day)
+    assert (counts(tree.grid)["received"], counts(tree.grid)["valid"]) == (1, 0)
     for unit in (tree.other_street, tree.other_community, tree.department):
         assert counts(unit)["valid"] == 0, unit
 

@@ -1,0 +1,482 @@
+"""Benchmark: the assessment's rollups and dashboard widgets vs direct aggregates over the raw orders.
+
+    .venv/bin/python -m bench.bench_assessment [--orders 200000] [--days 60] [--scale 0.2] [--repeat 20]
+
+Runs on SQLite (a file under ``var/bench/``) and, when ``DATABASE_URL`` points at PostgreSQL, on a
+temporary database beside it (``<name>_assess``), each in its own process. Each database gets the
+demo city (``--scale``) and ``--orders`` orders over ``--days`` days from the bulk seeder
+(``bench.seed_orders``), then it measures, in the same run:
+
+- **full rebuild** — ``assessment.rollups.rollup_rebuild``: every order's fact, every day's rows;
+- **a day's rollup update** — the busiest day's orders recomputed as if new
+  (``rollup_orders`` with their facts removed), reported per order and extrapolated to the
+  60,000 orders of a Beijing-size day (issue 5: ≤ 60 s); beside it the **direct aggregate** of
+  that day's territorial counts straight from the orders and callbacks;
+- **dashboard and ranking widgets** (p50 / p95 over ``--repeat`` runs) — the street ranking with
+  last month, the department ranking, the city's rates, the volume trend and the top problems
+  (``assessment.selectors``, reading ``UnitDailyCount``), each beside the **direct aggregate**
+  over the raw orders and callbacks giving the same figures (issue 5: ≤ 1 s p95).
+
+The valid-callback counts of the street ranking, the department ranking and the city's rates are
+checked equal between the two ways (the seeder writes one closing callback per closed order and no
+reopens or appeals, so the direct aggregates are exact there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.seed_orders import BENCH_DIR
+
+DAY_TARGET = 60_000  # orders in a Beijing-size day (issue 5)
+DAY_BUDGET_S = 60.0
+WIDGET_BUDGET_MS = 1000.0
+
+
+@dataclass
+class Timing:
+    name: str
+    p50_ms: float
+    p95_ms: float
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[Timing, Any]:
+    answer = fn()  # warm-up, and the answer to compare
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, max(0, round(0.95 * len(times)) - 1))]
+    return Timing("", statistics.median(times), p95), answer
+
+
+# --- direct aggregates over the raw orders (the baselines) --------------------------------------------
+
+
+def _callbacks_in(scope_id: int, start: dt.datetime, end: dt.datetime) -> Any:
+    from orders.models import Callback
+    from orgs.selectors import unit_subtree_ids
+
+    return Callback.objects.filter(
+        created_at__gte=start,
+        created_at__lt=end,
+        order__status="closed",
+        order__parent__isnull=True,
+        order__grid_id__in=unit_subtree_ids(scope_id),
+    )
+
+
+def _rate_counts(prefix: str = "", **extra: Any) -> dict[str, Any]:
+    from django.db.models import Count, Q
+
+    def n(**conds: Any) -> Any:
+        return Count("pk", filter=Q(reached=True, **conds, **extra))
+
+    return {
+        f"{prefix}valid": n(),
+        f"{prefix}contacted": n(unit_contacted=True),
+        f"{prefix}resolved": n(resolved=True),
+        f"{prefix}satisfied": n(satisfaction="satisfied"),
+        f"{prefix}basically": n(satisfaction="basically"),
+    }
+
+
+def direct_street_ranking(
+    scope_id: int, period: Any
+) -> dict[int, tuple[int, float | None, int, float | None]]:
+    """street → (valid, score, previous valid, previous score), straight from the callbacks."""
+    from django.db.models import OuterRef, Subquery
+
+    from assessment import metrics
+    from assessment.selectors import factors_for
+    from orgs.models import UnitClosure
+
+    previous = period.previous()
+    start = _day_start(period.start)
+    street = Subquery(
+        UnitClosure.objects.filter(descendant_id=OuterRef("order__grid_id"), ancestor__kind="street").values(
+            "ancestor_id"
+        )[:1]
+    )
+    rows = (
+        _callbacks_in(scope_id, _day_start(previous.start), _day_start(period.end))
+        .annotate(street=street)
+        .order_by()
+        .values("street")
+        .annotate(**_rate_counts("cur_", created_at__gte=start), **_rate_counts("pre_", created_at__lt=start))
+    )
+    f = factors_for(scope_id)
+    out: dict[int, tuple[int, float | None, int, float | None]] = {}
+    for row in rows:
+        cur = metrics.Counts.of(**{k[4:]: v for k, v in row.items() if k.startswith("cur_")})
+        pre = metrics.Counts.of(**{k[4:]: v for k, v in row.items() if k.startswith("pre_")})
+        out[row["street"]] = (
+            cur["valid"],
+            metrics.rates(cur, f).score,
+            pre["valid"],
+            metrics.rates(pre, f).score,
+        )
+    return out
+
+
+def direct_department_counts(scope_id: int, period: Any) -> dict[int, int]:
+    """department → valid callbacks on orders whose final top lead sat in it (direct)."""
+    from django.db.models import Count, OuterRef, Q, Subquery
+
+    from orders.models import Assignment
+    from orgs.models import UnitClosure
+
+    final_lead = Subquery(
+        Assignment.objects.filter(order_id=OuterRef("order_id"), role="lead", parent__isnull=True)
+        .order_by("-round", "-pk")
+        .values("unit_id")[:1]
+    )
+    dept = Subquery(
+        UnitClosure.objects.filter(descendant_id=OuterRef("lead"), ancestor__kind="department").values(
+            "ancestor_id"
+        )[:1]
+    )
+    rows = (
+        _callbacks_in(scope_id, _day_start(period.start), _day_start(period.end))
+        .annotate(lead=final_lead)
+        .annotate(dept=dept)
+        .filter(dept__isnull=False)
+        .order_by()
+        .values("dept")
+        .annotate(valid=Count("pk", filter=Q(reached=True)))
+    )
+    return {r["dept"]: r["valid"] for r in rows}
+
+
+def direct_city_rates(scope_id: int, period: Any) -> dict[str, int]:
+    return dict(
+        _callbacks_in(scope_id, _day_start(period.start), _day_start(period.end)).aggregate(**_rate_counts())
+    )
+
+
+def direct_volume_by_day(scope_id: int, period: Any) -> list[tuple[dt.date, int]]:
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from core.workcalendar import SHANGHAI
+    from orders.models import Order
+    from orgs.selectors import unit_subtree_ids
+
+    rows = (
+        Order.objects.filter(
+            created_at__gte=_day_start(period.start),
+            created_at__lt=_day_start(period.end),
+            grid_id__in=unit_subtree_ids(scope_id),
+            parent__isnull=True,
+        )
+        .annotate(day=TruncDate("created_at", tzinfo=SHANGHAI))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
+    return [(r["day"], r["n"]) for r in rows]
+
+
+def direct_top_problems(scope_id: int, period: Any) -> list[tuple[int | None, int]]:
+    from django.db.models import Count
+
+    from orders.models import Order
+    from orgs.selectors import unit_subtree_ids
+
+    rows = (
+        Order.objects.filter(
+            created_at__gte=_day_start(period.start),
+            created_at__lt=_day_start(period.end),
+            grid_id__in=unit_subtree_ids(scope_id),
+            parent__isnull=True,
+        )
+        .order_by()
+        .values("item_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "item_id")[:10]
+    )
+    return [(r["item_id"], r["n"]) for r in rows]
+
+
+def direct_day_counts(day: dt.date) -> int:
+    """The day's territorial rate counts straight from the callbacks (grid × item × channel)."""
+    from django.db.models import Count, Q
+
+    from orders.models import Callback
+
+    rows = (
+        Callback.objects.filter(
+            created_at__gte=_day_start(day),
+            created_at__lt=_day_start(day + dt.timedelta(days=1)),
+            order__status="closed",
+            order__parent__isnull=True,
+        )
+        .order_by()
+        .values("order__grid_id", "order__item_id", "order__channel")
+        .annotate(
+            valid=Count("pk", filter=Q(reached=True)),
+            contacted=Count("pk", filter=Q(reached=True, unit_contacted=True)),
+            resolved=Count("pk", filter=Q(reached=True, resolved=True)),
+            satisfied=Count("pk", filter=Q(reached=True, satisfaction="satisfied")),
+            basically=Count("pk", filter=Q(reached=True, satisfaction="basically")),
+        )
+    )
+    return len(list(rows))
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    from core.workcalendar import SHANGHAI
+
+    return dt.datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
+
+
+# --- the run --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    orders: int
+    rebuild_s: float
+    day: dt.date
+    day_orders: int
+    day_update_s: float
+    day_direct_ms: float
+    widgets: dict[str, tuple[Timing, Timing]]
+    streets_equal: bool
+    departments_equal: bool
+    city_equal: bool
+
+
+def run(
+    *,
+    orders: int,
+    days: int,
+    scale: float,
+    repeat: int,
+    now: dt.datetime | None = None,
+    seed: bool = True,
+    out: Callable[[str], None] = print,
+) -> Result:
+    """Seed (unless ``seed`` is False: the database already holds the orders), then measure."""
+    from django.db import connection
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from assessment.metrics import Period
+    from assessment.models import OrderFact
+    from assessment.rollups import rollup_orders, rollup_rebuild
+    from assessment.selectors import (
+        ranking_for_period,
+        top_problems,
+        unit_rates_for_period,
+        volume_by_day,
+    )
+    from bench.seed_orders import seed_info, seed_orders
+    from core.workcalendar import SHANGHAI
+    from demo.services import demo_city_exists, demo_city_seed
+    from orders.models import Callback, Order
+    from orgs.models import Unit
+
+    if seed:
+        if not demo_city_exists():
+            demo_city_seed(scale=scale)
+        start = time.perf_counter()
+        seeded = seed_orders(orders=orders, days=days, now=now, chunk=min(20_000, max(100, orders // 10)))
+        out(f"  seeded {seeded.orders:,} orders over {days} days in {time.perf_counter() - start:.1f} s")
+    info = seed_info()
+    end = info["now"] if info else (now or dt.datetime.now(tz=SHANGHAI))
+    city = Unit.objects.get(parent__isnull=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    start = time.perf_counter()
+    rebuilt = rollup_rebuild(now=end)
+    rebuild_s = time.perf_counter() - start
+    out(
+        f"  full rebuild: {rebuilt.orders:,} facts, {rebuilt.rows:,} daily rows over {rebuilt.days} days "
+        f"in {rebuild_s:.1f} s ({rebuilt.orders / rebuild_s:,.0f} orders/s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    # the busiest callback day: its orders recomputed as if their facts were new
+    busiest = (
+        Callback.objects.annotate(day=TruncDate("created_at", tzinfo=SHANGHAI))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    day = busiest["day"] if busiest else end.astimezone(SHANGHAI).date()
+    day_ids = sorted(
+        set(
+            Callback.objects.filter(
+                created_at__gte=_day_start(day), created_at__lt=_day_start(day + dt.timedelta(days=1))
+            ).values_list("order_id", flat=True)
+        )
+        | set(
+            Order.objects.filter(
+                created_at__gte=_day_start(day), created_at__lt=_day_start(day + dt.timedelta(days=1))
+            ).values_list("pk", flat=True)
+        )
+    )
+    OrderFact.objects.filter(order_id__in=day_ids).delete()
+    start = time.perf_counter()
+    update = rollup_orders(order_ids=day_ids, now=end)
+    day_update_s = time.perf_counter() - start
+    direct_timing, _groups = timed(lambda: direct_day_counts(day), max(3, repeat // 4))
+    per_order_ms = day_update_s * 1000 / max(1, len(day_ids))
+    out(
+        f"  a day's rollup update ({day}): {len(day_ids):,} orders → {update.rows:,} rows over {len(update.days)} days "
+        f"in {day_update_s:.2f} s ({per_order_ms:.3f} ms/order; {DAY_TARGET:,} orders ≈ "
+        f"{per_order_ms * DAY_TARGET / 1000:.1f} s, budget {DAY_BUDGET_S:.0f} s); "
+        f"direct aggregate of the day {direct_timing.p50_ms:.1f} ms"
+    )
+
+    month = Period.containing(end.astimezone(SHANGHAI).date())
+    if not Callback.objects.filter(created_at__gte=_day_start(month.start)).exists():
+        month = month.previous()
+    cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        "street ranking (with last month)": (
+            lambda: ranking_for_period(scope=city, kind="street", period=month),
+            lambda: direct_street_ranking(city.pk, month),
+        ),
+        "department ranking": (
+            lambda: ranking_for_period(scope=city, kind="department", period=month),
+            lambda: direct_department_counts(city.pk, month),
+        ),
+        "city rates": (
+            lambda: unit_rates_for_period(unit=city, period=month),
+            lambda: direct_city_rates(city.pk, month),
+        ),
+        "volume trend": (
+            lambda: volume_by_day(scope=city, period=month),
+            lambda: direct_volume_by_day(city.pk, month),
+        ),
+        "top problems": (
+            lambda: top_problems(scope=city, period=month),
+            lambda: direct_top_problems(city.pk, month),
+        ),
+    }
+    widgets: dict[str, tuple[Timing, Timing]] = {}
+    answers: dict[str, tuple[Any, Any]] = {}
+    out(f"  widgets for {month.label}, {repeat} runs each:")
+    out(f"  {'widget':<34} {'rollup p50':>11} {'p95':>8} {'direct p50':>11} {'p95':>8} {'direct/rollup':>14}")
+    for name, (rollup_fn, direct_fn) in cases.items():
+        ours, our_answer = timed(rollup_fn, repeat)
+        direct, direct_answer = timed(direct_fn, max(1, repeat // 4))
+        widgets[name] = (ours, direct)
+        answers[name] = (our_answer, direct_answer)
+        ratio = direct.p50_ms / ours.p50_ms if ours.p50_ms else float("inf")
+        out(
+            f"  {name:<34} {ours.p50_ms:>9.1f}ms {ours.p95_ms:>6.1f}ms {direct.p50_ms:>9.1f}ms "
+            f"{direct.p95_ms:>6.1f}ms {ratio:>13.1f}x"
+        )
+    ranking, direct_ranking = answers["street ranking (with last month)"]
+    ours_valid = {r.unit_id: r.rates.counts["valid"] for r in ranking if r.rates.counts["valid"]}
+    direct_valid = {k: v[0] for k, v in direct_ranking.items() if k is not None and v[0]}
+    streets_equal = ours_valid == direct_valid
+    dept_ranking, direct_depts = answers["department ranking"]
+    departments_equal = {
+        r.unit_id: r.rates.counts["valid"] for r in dept_ranking if r.rates.counts["valid"]
+    } == {k: v for k, v in direct_depts.items() if v}
+    city_rates, direct_city = answers["city rates"]
+    city_equal = all(city_rates.territorial.counts[k] == v for k, v in direct_city.items())
+    worst = max(t.p95_ms for t, _d in widgets.values())
+    out(
+        f"  valid counts equal both ways: streets {streets_equal}, departments {departments_equal}, "
+        f"city {city_equal}; worst widget p95 {worst:.1f} ms (budget {WIDGET_BUDGET_MS:.0f} ms); "
+        f"database: {connection.vendor}"
+    )
+    return Result(
+        orders=Order.objects.count(),
+        rebuild_s=rebuild_s,
+        day=day,
+        day_orders=len(day_ids),
+        day_update_s=day_update_s,
+        day_direct_ms=direct_timing.p50_ms,
+        widgets=widgets,
+        streets_equal=streets_equal,
+        departments_equal=departments_equal,
+        city_equal=city_equal,
+    )
+
+
+def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool) -> None:
+    """Set up Django on a temporary database (SQLite under var/bench/, or ``<name>_assess``)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minhu.settings_test")
+    os.environ.setdefault("MINHU_ALLOW_DEV_KEY", "1")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    setup_test_environment()
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        test_settings["NAME"] = str(Path(BENCH_DIR / "bench_assessment.sqlite3"))
+    else:
+        test_settings["NAME"] = f"{connection.settings_dict['NAME']}_assess"
+    old_name = connection.creation.create_test_db(
+        verbosity=0, autoclobber=True, keepdb=False, serialize=False
+    )
+    try:
+        print(f"[{connection.vendor}] {orders:,} orders over {days} days, demo city scale {scale}")
+        run(orders=orders, days=days, scale=scale, repeat=repeat)
+    finally:
+        if not keep:
+            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=60, help="days the seeded orders spread over")
+    parser.add_argument("--scale", type=float, default=0.2, help="demo city scale")
+    parser.add_argument("--repeat", type=int, default=20, help="runs per widget (p50/p95)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--target",
+        choices=["all", "sqlite", "postgres"],
+        default="all",
+        help="all = SQLite, and PostgreSQL too when DATABASE_URL is set (each in its own process)",
+    )
+    args = parser.parse_args(argv)
+    if args.target != "all":
+        _run_here(args.orders, args.days, args.scale, args.repeat, args.keep)
+        return 0
+    base = [
+        sys.executable,
+        "-m",
+        "bench.bench_assessment",
+        *("--orders", str(args.orders), "--days", str(args.days), "--scale", str(args.scale)),
+        *("--repeat", str(args.repeat)),
+        *(["--keep"] if args.keep else []),
+    ]
+    sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    status = subprocess.call([*base, "--target", "sqlite"], env=sqlite_env)  # noqa: S603
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        status |= subprocess.call([*base, "--target", "postgres"])  # noqa: S603
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
