@@ -115,6 +115,12 @@ def _unit(pk: int | None) -> Unit | None:
     return unit
 
 
+def _required_unit(pk: int) -> Unit:
+    unit = _unit(pk)
+    assert unit is not None  # _unit raises for a missing one
+    return unit
+
+
 def _item(pk: int | None) -> CatalogItem | None:
     if pk is None:
         return None
@@ -469,7 +475,7 @@ def order_delegate(request: HttpRequest, order_id: PathId, data: OrderDelegateIn
         order=order,
         actor=_actor(request),
         now=timezone.now(),
-        unit=_unit(data.unit_id),
+        unit=_required_unit(data.unit_id),
         assignment=_assignment(order, data.assignment_id),
         note=data.note,
     )
