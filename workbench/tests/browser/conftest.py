@@ -153,3 +153,14 @@ def resident_page(browser, console):  # noqa: F405
     ctx.on("page", console.attach)
     yield ctx.new_page()
     ctx.close()
+
+
+def settled(shots: Any, page: Any, name: str) -> None:
+    """``shots.take`` for a page with a map: the 360 px picture is taken again once Leaflet has
+    finished refitting the map after the resize (it animates the zoom)."""
+    original = page.viewport_size or DESKTOP
+    shots.take(page, name)
+    page.set_viewport_size(MOBILE)
+    page.wait_for_timeout(900)
+    page.screenshot(path=str(shots.folder / f"{name}-mobile.png"), full_page=True)
+    page.set_viewport_size(original)

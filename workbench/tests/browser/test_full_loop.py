@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from orders.choices import EventType, OrderStatus
 from orders.models import Order
-from workbench.tests.browser.conftest import CALLER, RESIDENT_PHONE
+from workbench.tests.browser.conftest import CALLER, RESIDENT_PHONE, settled
 
 pytestmark = [pytest.mark.once]
 
@@ -42,7 +42,7 @@ def test_the_whole_loop_through_the_pages(live_server, city, desk, resident_page
     page = resident_page
     page.goto(url + "/report/")
     page.wait_for_selector("#report-map[data-ready='1']")
-    shots.take(page, "wb-resident-report")
+    settled(shots, page, "wb-resident-report")
     page.set_input_files(
         "#id_photos",
         files=[{"name": "lamp.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes((30, 30, 30))}],
@@ -104,7 +104,7 @@ def test_the_whole_loop_through_the_pages(live_server, city, desk, resident_page
     dispatcher.goto(url + f"/orders/{reported.pk}/")
     dispatch = dispatcher.locator("#act-dispatch")
     assert dispatch.locator("input[name='dispatch-lead_unit']:checked").count() == 1
-    shots.take(dispatcher, "wb-order-dispatch")
+    settled(shots, dispatcher, "wb-order-dispatch")
     dispatch.get_by_role("button", name="派单", exact=True).click()
     dispatcher.wait_for_load_state()
     assert "已派单给东华街道" in flash(dispatcher)
@@ -137,7 +137,7 @@ def test_the_whole_loop_through_the_pages(live_server, city, desk, resident_page
     reveal.get_by_role("button", name="查看号码").click()
     community.wait_for_load_state()
     assert RESIDENT_PHONE in community.locator(".wb-reveal").inner_text()
-    shots.take(community, "wb-order-reveal")
+    settled(shots, community, "wb-order-reveal")
     contact = community.locator("[id^='act-contact-']")
     contact.locator("summary").click()
     contact.get_by_label("联系情况").fill("已电话联系，群众确认是3号楼前两盏路灯")
@@ -150,7 +150,7 @@ def test_the_whole_loop_through_the_pages(live_server, city, desk, resident_page
     reply.locator("input[type=file]").set_input_files(
         files=[{"name": "fixed.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes((250, 220, 90))}]
     )
-    shots.take(community, "wb-order-reply")
+    settled(shots, community, "wb-order-reply")
     reply.get_by_role("button", name="答复").click()
     community.wait_for_load_state()
     assert "已反馈，等待上级单位审核" in flash(community)
@@ -222,7 +222,7 @@ def test_the_whole_loop_through_the_pages(live_server, city, desk, resident_page
         "回访",
     ):
         assert label in timeline, label
-    shots.take(callback, "wb-order-closed")
+    settled(shots, callback, "wb-order-closed")
     reported.refresh_from_db()
     assert reported.status == OrderStatus.CLOSED
     types = list(reported.events.values_list("type", flat=True))

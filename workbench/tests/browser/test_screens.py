@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import Order
+from workbench.tests.browser.conftest import settled
 from workbench.tests.scenarios import fill_desks
 
 pytestmark = [pytest.mark.once]
@@ -26,10 +27,10 @@ def test_every_workbench_at_both_widths(live_server, city, cast, desk, shots, co
         shots.take(dispatcher, f"wb-dispatch-{tab}")
     dispatcher.goto(url + f"/orders/{orders['return'][0].pk}/")
     expect(dispatcher.locator("#act-return_ruling")).to_contain_text("该路段路灯属市政管理")
-    shots.take(dispatcher, "wb-order-return-ruling")
+    settled(shots, dispatcher, "wb-order-return-ruling")
     dispatcher.goto(url + f"/orders/{orders['extension'][0].pk}/")
     expect(dispatcher.locator("[id^='act-decide_extension-']")).to_contain_text("需等待路灯配件到货")
-    shots.take(dispatcher, "wb-order-extension-decision")
+    settled(shots, dispatcher, "wb-order-extension-decision")
     dispatcher.goto(url + "/orders/")
     shots.take(dispatcher, "wb-order-list")
     dispatcher.goto(url + "/dispatch/")
@@ -41,7 +42,7 @@ def test_every_workbench_at_both_widths(live_server, city, cast, desk, shots, co
         street.goto(url + f"/inbox/?tab={tab}")
         shots.take(street, f"wb-inbox-{tab}")
     street.goto(url + f"/orders/{orders['pending'][0].pk}/")
-    shots.take(street, "wb-order-to-accept")
+    settled(shots, street, "wb-order-to-accept")
     street.goto(url + "/notifications/")
     expect(street.locator(".wb-note.is-unread").first).to_be_visible()
     shots.take(street, "wb-notifications")
@@ -56,7 +57,7 @@ def test_every_workbench_at_both_widths(live_server, city, cast, desk, shots, co
     callback.goto(url + "/callbacks/")
     shots.take(callback, "wb-callback-queue")
     callback.goto(url + f"/orders/{orders['callback'][0].pk}/")
-    shots.take(callback, "wb-order-callback")
+    settled(shots, callback, "wb-order-callback")
 
     supervisor = desk(city.supervisor)
     supervisor.goto(url + "/supervision/")
@@ -69,7 +70,7 @@ def test_every_workbench_at_both_widths(live_server, city, cast, desk, shots, co
     supervisor.wait_for_load_state()
     assert f"已催办工单 {late.number}" in supervisor.locator("#messages").inner_text()
     supervisor.goto(url + f"/orders/{late.pk}/")
-    shots.take(supervisor, "wb-order-supervise")
+    settled(shots, supervisor, "wb-order-supervise")
 
     agent = desk(city.agent)
     agent.goto(url + "/")
@@ -145,7 +146,7 @@ def test_a_tap_on_the_map_places_the_report(live_server, city, browser, console,
             page.locator(".field", has=page.locator("#id_content")).locator(".field__error")
         ).to_contain_text("请填写问题描述")
         assert page.locator("#id_lon").input_value() != ""  # the point survived the refusal
-        shots.take(page, "wb-resident-report-error")
+        settled(shots, page, "wb-resident-report-error")
         assert console.csp_violations() == []
     finally:
         ctx.close()
