@@ -16,3 +16,13 @@ class TrainingSource(models.TextChoices):
 
     COLD_START = "cold_start", _("事项清单与知识库（冷启动）")
     ORDERS = "orders", _("已办结工单")
+
+
+class DispatchDecision(models.TextChoices):
+    """How an order with suggestions was dispatched: still open, by the system, by a dispatcher,
+    or never (withdrawn, merged, answered directly)."""
+
+    PENDING = "pending", _("待派单员决定")
+    AUTO = "auto", _("自动派单")
+    MANUAL = "manual", _("人工派单")
+    NONE = "none", _("未派单")

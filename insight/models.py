@@ -1,4 +1,4 @@
-"""Insight's stored state: versioned classifier models.
+"""Insight's stored state: versioned classifier models and the suggestions made for each order.
 
 Storage choice: the serialised model (``TextClassifier.to_bytes``: joblib, zlib level 3) is kept
 in the database row itself (``blob``) with its sha256, not in a file under ``var/``: every app
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from insight.choices import ClassifierTarget, TrainingSource
+from insight.choices import ClassifierTarget, DispatchDecision, TrainingSource
 
 
 class ClassifierModel(models.Model):
@@ -54,3 +54,77 @@ class ClassifierModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_target_display()} v{self.version}"
+
+
+class OrderSuggestion(models.Model):
+    """What insight suggested for one order, and what became of it (one row per order).
+
+    The row is also the claim: the periodic pass inserts it for an order awaiting dispatch, and
+    the unique ``order`` decides between two workers. ``decision`` starts ``pending`` (or
+    ``auto`` when the system dispatched in the same transaction); the next passes compare it with
+    the order's first dispatch event and record ``manual`` and whether the dispatcher overrode
+    the suggested item or unit — the final labels then train the next model.
+    """
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="insight_suggestion", verbose_name=_("工单")
+    )
+    created_at = models.DateTimeField(_("生成时间"))
+    item_model_version = models.PositiveIntegerField(_("事项模型版本"), null=True, blank=True)
+    unit_model_version = models.PositiveIntegerField(_("单位模型版本"), null=True, blank=True)
+    # [{"id", "code", "name", "confidence"}] and [{"id", "code", "name", "confidence", "via"}], best first
+    items = models.JSONField(_("建议事项"), default=list, blank=True)
+    units = models.JSONField(_("建议承办单位"), default=list, blank=True)
+    confidence = models.FloatField(_("置信度"), default=0.0)
+    threshold = models.FloatField(_("自动派单阈值"), null=True, blank=True)
+    address_flagged = models.BooleanField(_("地址未能定位"), default=False)
+    address_reason = models.CharField(_("定位结果"), max_length=16, blank=True)
+    address_candidates = models.JSONField(_("近似地址"), default=list, blank=True)
+    located_grid = models.ForeignKey(
+        "orgs.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("定位网格"),
+    )
+    decision = models.CharField(
+        _("派单方式"), max_length=8, choices=DispatchDecision.choices, default=DispatchDecision.PENDING
+    )
+    auto_error = models.CharField(_("未自动派单原因"), max_length=255, blank=True)
+    dispatch_event = models.ForeignKey(
+        "orders.OrderEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dispatched_item = models.ForeignKey(
+        "catalog.CatalogItem", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dispatched_unit = models.ForeignKey(
+        "orgs.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    item_overridden = models.BooleanField(_("改派事项"), null=True, blank=True)
+    unit_overridden = models.BooleanField(_("改派单位"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("智能派单建议")
+        verbose_name_plural = _("智能派单建议")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decision__in=DispatchDecision.values),
+                name="order_suggestion_decision_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(decided_at__isnull=True),
+                name="order_suggestion_undecided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.get_decision_display()}"
+
+    @property
+    def overridden(self) -> bool:
+        return bool(self.item_overridden or self.unit_overridden)

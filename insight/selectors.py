@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -21,7 +23,7 @@ from catalog.selectors import resolve_lead_unit, rule_for
 from catalog.text import keyword_list
 from insight.choices import ClassifierTarget
 from insight.classifier import Document, Example, Prediction, TextClassifier
-from insight.models import ClassifierModel
+from insight.models import ClassifierModel, OrderSuggestion
 from orgs.models import Unit
 
 DEFAULT_CHECK_SECONDS = 30.0
@@ -227,5 +229,52 @@ __all__: Sequence[str] = [
     "classifier_versions",
     "cold_start_examples",
     "load_classifier",
+    "order_document",
+    "suggestions_for_order",
     "suggestions_for_text",
+    "training_examples_from_orders",
 ]
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+DEFAULT_TRAINING_DAYS = 365
+
+
+def suggestions_for_order(order: Any) -> OrderSuggestion | None:
+    """What insight suggested for ``order`` (items, units, confidences, model versions, the
+    address flag and the decision), for the dispatch desk and the API; None before the pass."""
+    return (
+        OrderSuggestion.objects.filter(order_id=order.pk)
+        .select_related("located_grid", "dispatched_item", "dispatched_unit")
+        .first()
+    )
+
+
+def order_document(order: Any) -> Document:
+    return Document(title=order.title or "", body=order.content or "")
+
+
+def training_examples_from_orders(
+    target: ClassifierTarget | str, *, now: datetime, days: int | None = None, cap: int | None = None
+) -> list[Example]:
+    """Closed orders of the last ``days`` (``INSIGHT_TRAINING_DAYS``, default 365), oldest first,
+    the newest ``cap`` (``INSIGHT_TRAINING_CAP``) of them, labelled with the item they were
+    finally handled under (``item``) or the code of their final lead unit (``unit``).
+
+    A dispatcher's override needs nothing special: the order closes under the item and unit the
+    dispatcher chose, so those are its labels."""
+    from orders.choices import OrderStatus
+    from orders.models import Order
+
+    target = ClassifierTarget(target)
+    span = (
+        days if days is not None else int(getattr(settings, "INSIGHT_TRAINING_DAYS", DEFAULT_TRAINING_DAYS))
+    )
+    limit = cap if cap is not None else int(getattr(settings, "INSIGHT_TRAINING_CAP", 200_000))
+    qs = Order.objects.filter(status=OrderStatus.CLOSED, closed_at__gte=now - timedelta(days=span))
+    label_field = "item__code" if target == ClassifierTarget.ITEM else "lead_unit__code"
+    qs = qs.exclude(**{f"{label_field}__isnull": True})
+    rows = list(qs.order_by("-closed_at", "-pk").values_list("title", "content", label_field)[:limit])
+    rows.reverse()
+    return [Example(Document(title=t or "", body=c or ""), str(label)) for t, c, label in rows]
