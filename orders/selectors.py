@@ -15,7 +15,7 @@ Each is a subquery through ``UnitClosure``; the result is one query without dupl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
@@ -178,13 +178,33 @@ def order_assignments(order: Order) -> QuerySet[Assignment]:
     return Assignment.objects.filter(order_id=order.pk).select_related("unit").order_by("round", "pk")
 
 
-def order_duplicate_candidates(order: Order, *, days: int = 30, limit: int = 10) -> list[Order]:
-    """Likely duplicates: open orders of the same item in the same grid, created within ``days``
-    of this one (newest first). Insight's classifier may refine this later."""
+# A duplicate matcher registered by an app above orders (insight, in its AppConfig.ready): it
+# takes (order, days=, limit=) and returns candidate orders with a score in [0, 1] (or None when
+# it had nothing to score on), best first.
+# Orders never imports that app (STYLE.md rule 10); without a matcher the simple query serves.
+DuplicateMatcher = Callable[..., list[tuple[Order, float | None]]]
+_duplicate_matcher: DuplicateMatcher | None = None
+
+
+def register_duplicate_matcher(matcher: DuplicateMatcher | None) -> DuplicateMatcher | None:
+    """Install ``matcher`` behind ``order_duplicate_candidates`` (None: the simple query);
+    returns the one it replaces."""
+    global _duplicate_matcher
+    previous, _duplicate_matcher = _duplicate_matcher, matcher
+    return previous
+
+
+def order_duplicate_candidates_scored(
+    order: Order, *, days: int = 30, limit: int = 10
+) -> list[tuple[Order, float | None]]:
+    """Likely duplicates with the registered matcher's score (None from the simple query:
+    open orders of the same item in the same grid, created within ``days``, newest first)."""
+    if _duplicate_matcher is not None:
+        return [(o, score) for o, score in _duplicate_matcher(order, days=days, limit=limit)[:limit]]
     if order.grid_id is None or order.item_id is None:
         return []
     window = dt.timedelta(days=days)
-    return list(
+    found = (
         Order.objects.filter(
             grid_id=order.grid_id,
             item_id=order.item_id,
@@ -197,6 +217,13 @@ def order_duplicate_candidates(order: Order, *, days: int = 30, limit: int = 10)
         .select_related("item", "grid")
         .order_by("-created_at", "-pk")[:limit]
     )
+    return [(o, None) for o in found]
+
+
+def order_duplicate_candidates(order: Order, *, days: int = 30, limit: int = 10) -> list[Order]:
+    """Likely duplicates of ``order``, best first (``order_duplicate_candidates_scored`` without
+    the scores)."""
+    return [o for o, _score in order_duplicate_candidates_scored(order, days=days, limit=limit)]
 
 
 def orders_of_requester(actor: Any, phone: str) -> QuerySet[Order]:
