@@ -432,10 +432,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
     now = clock()
     filters = QueueFilter(request.GET or None, areas=_visible_areas(actor))
     values = filters.values()
-    query = (request.GET.get("q") or "").strip()[:32]
+    # Only order numbers are searched: free text in a URL could carry personal data (PI-6).
+    query = "".join(ch for ch in (request.GET.get("q") or "") if ch.isdigit())[:24]
     qs = _filtered(actor, values, now)
     if query:
-        qs = qs.filter(number__startswith=query) if query.isdigit() else qs.filter(title__icontains=query)
+        qs = qs.filter(number__startswith=query)
     page = paginate(qs, request)
     context = {"page": page, "rows": list(page.object_list), "filters": filters, "now": now, "q": query}
     template = "workbench/order_list.html"
