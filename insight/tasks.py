@@ -5,6 +5,8 @@
   ones (``insight.autodispatch.order_suggestions_pass``); several consumers may run it at once.
 - ``classifier_retrain_task`` — nightly at 02:30: new item and unit versions from the recent
   closed orders (``insight.autodispatch.classifier_retrain_from_orders``).
+- ``early_warning_task`` — hourly: spikes of an item in a street, recorded once per episode
+  (``insight.early_warning.early_warning_sweep``).
 """
 
 from __future__ import annotations
@@ -26,3 +28,10 @@ def classifier_retrain_task() -> None:
     from insight.autodispatch import classifier_retrain_from_orders
 
     classifier_retrain_from_orders(now=timezone.now())
+
+
+@db_periodic_task(crontab(minute="7"))  # type: ignore[untyped-decorator]  # huey is untyped
+def early_warning_task() -> None:
+    from insight.early_warning import early_warning_sweep
+
+    early_warning_sweep(now=timezone.now())
