@@ -74,8 +74,9 @@ TIME_MEASURES: tuple[str, ...] = (
 ASSESSED_MEASURES: tuple[str, ...] = RATE_MEASURES + TIME_MEASURES
 ALL_MEASURES: tuple[str, ...] = VOLUME_MEASURES + ASSESSED_MEASURES
 
-TERRITORIAL = "t"
-HANDLING = "h"
+TERRITORIAL = "t"  # per unit and day: the grid's community
+HANDLING = "h"  # per unit and day: the handling unit
+DETAIL = "v"  # volume detail: the grid × catalog item × channel
 AXES: tuple[str, ...] = (TERRITORIAL, HANDLING)
 
 
@@ -102,10 +103,10 @@ COUNTING_RULES: tuple[CountingRule, ...] = (
     CountingRule(
         "territorial",
         "按问题发生地计入所在街道、社区（属地排名，即被反映街乡镇）",
-        "Territorial rows ('t.*') sit on the order's grid (volume) and the grid's community (assessed "
-        "measures); a street's or community's figure is the sum over its subtree (orgs.UnitClosure). An "
-        "order without a grid sits on its dispatch unit, so city and district totals stay whole while no "
-        "street or community gets it.",
+        "Territorial rows ('t.*') sit on the community the order's grid lies in; a street's figure is the "
+        "sum over its subtree (orgs.UnitClosure). Volume is also kept in detail ('v.*': the grid × item × "
+        "channel). An order without a grid sits on its dispatch unit, so city and district totals stay "
+        "whole while no street or community gets it.",
     ),
     CountingRule(
         "handling",
@@ -372,9 +373,11 @@ def order_fact(
 
 RollupKey = tuple[int, dt.date, int | None, str, str]  # unit, day, item, channel, metric
 
-# Volume rows keep the catalog item and the channel (top problems, channel breakdown, the insight
-# app's hotspots); assessed rows are per unit and day only (item None, channel ""): the rates are
-# ranked per unit, and item × channel would multiply a day's rows by ~20 with no reader.
+# Rows per unit and day (item None, channel ""), for the rates, rankings and totals: territorial on
+# the grid's community, handling on the handling unit. The volume measures are also kept in detail
+# ('v.*': grid × catalog item × channel) for top problems, the channel breakdown and the insight
+# app's hotspots. Item × channel on the assessed measures would multiply a day's rows by ~20 with no
+# reader.
 NO_ITEM: None = None
 NO_CHANNEL = ""
 
@@ -389,8 +392,12 @@ def fact_rows(fact: Fact) -> Iterator[tuple[RollupKey, int]]:
                     fact.created_day,
                     fact.item_id,
                     fact.channel,
-                    metric_name(TERRITORIAL, measure),
+                    metric_name(DETAIL, measure),
                 ),
+                value,
+            )
+            yield (
+                (fact.area_unit_id, fact.created_day, NO_ITEM, NO_CHANNEL, metric_name(TERRITORIAL, measure)),
                 value,
             )
     if fact.count_day is None:

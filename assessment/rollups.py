@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Max, Sum
@@ -66,6 +66,57 @@ T = TypeVar("T")
 def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+FACT_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "source_seq",
+    "item_id",
+    "channel",
+    "loc_unit_id",
+    "area_unit_id",
+    "hdl_unit_id",
+    "created_day",
+    "count_day",
+    *ALL_MEASURES,
+    "computed_at",
+)
+CELL_COLUMNS: tuple[str, ...] = ("unit_id", "day", "item_id", "channel", "metric", "value")
+
+
+def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Plain ``INSERT … VALUES`` with ``executemany``: the rollups write tens of thousands of
+    narrow rows, where building a model instance per row (``bulk_create``) costs more than the
+    database's own work. Values are adapted by the database driver."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES ({placeholders})"  # noqa: S608 -- our own table and column names
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH * 5):
+            cursor.executemany(sql, [list(r) for r in rows[start : start + BATCH * 5]])
+
+
+def _day(value: dt.date | None) -> object:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _fact_values(fact: Fact, stamp: object) -> tuple[object, ...]:
+    """A fact as the row ``_insert`` writes (``stamp``: the adapted ``computed_at``)."""
+    return (
+        fact.order_id,
+        fact.source_seq,
+        fact.item_id,
+        fact.channel,
+        fact.loc_unit_id,
+        fact.area_unit_id,
+        fact.hdl_unit_id,
+        _day(fact.created_day),
+        _day(fact.count_day),
+        *(fact.value(m) for m in ALL_MEASURES),
+        stamp,
+    )
 
 
 def _state(name: str) -> FillState:
@@ -165,22 +216,6 @@ def compute_facts(order_ids: Sequence[int]) -> dict[int, Fact]:
     return facts
 
 
-def _to_row(fact: Fact, now: dt.datetime) -> OrderFact:
-    return OrderFact(
-        order_id=fact.order_id,
-        source_seq=fact.source_seq,
-        item_id=fact.item_id,
-        channel=fact.channel,
-        loc_unit_id=fact.loc_unit_id,
-        area_unit_id=fact.area_unit_id,
-        hdl_unit_id=fact.hdl_unit_id,
-        created_day=fact.created_day,
-        count_day=fact.count_day,
-        computed_at=now,
-        **{measure: fact.value(measure) for measure in ALL_MEASURES},
-    )
-
-
 def _from_row(row: OrderFact) -> Fact:
     return Fact(
         order_id=row.order_id,
@@ -215,7 +250,8 @@ def _apply_delta(delta: dict[metrics.RollupKey, int]) -> tuple[int, set[dt.date]
     for key, value in delta.items():
         if value:
             by_day.setdefault(key[1], {})[key] = value
-    creates: list[UnitDailyCount] = []
+    creates: list[metrics.RollupKey] = []
+    create_values: dict[metrics.RollupKey, int] = {}
     updates: list[tuple[int, int]] = []
     deletes: list[int] = []
     broken: set[dt.date] = set()
@@ -234,18 +270,18 @@ def _apply_delta(delta: dict[metrics.RollupKey, int]) -> tuple[int, set[dt.date]
             if total < 0:
                 broken.add(day)
             elif found is None:
-                creates.append(
-                    UnitDailyCount(
-                        unit_id=key[0], day=day, item_id=key[2], channel=key[3], metric=key[4], value=change
-                    )
-                )
+                creates.append(key)
+                create_values[key] = change
             elif total == 0:
                 deletes.append(found[0])
             else:
                 updates.append((change, found[0]))
-    creates = [c for c in creates if c.day not in broken]
-    if creates:
-        UnitDailyCount.objects.bulk_create(creates, batch_size=BATCH)
+    creates = [key for key in creates if key[1] not in broken]
+    _insert(
+        UnitDailyCount._meta.db_table,
+        CELL_COLUMNS,
+        [(key[0], _day(key[1]), key[2], key[3], key[4], create_values[key]) for key in creates],
+    )
     if updates:
         table = connection.ops.quote_name(UnitDailyCount._meta.db_table)
         with connection.cursor() as cursor:
@@ -292,7 +328,8 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
             replace.append(fact)
         if replace:
             OrderFact.objects.filter(order_id__in=[f.order_id for f in replace]).delete()
-            OrderFact.objects.bulk_create([_to_row(f, now) for f in replace], batch_size=BATCH)
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            _insert(OrderFact._meta.db_table, FACT_COLUMNS, [_fact_values(f, stamp) for f in replace])
             result.orders += len(replace)
         if reseq:
             OrderFact.objects.bulk_update(reseq, ["source_seq", "computed_at"], batch_size=BATCH)
@@ -300,24 +337,35 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
     return result
 
 
-def _cells_for_days(days: Sequence[dt.date]) -> Iterator[UnitDailyCount]:
-    """The ``UnitDailyCount`` rows of ``days``, aggregated from ``OrderFact`` by the database."""
-    volume = (
-        OrderFact.objects.filter(created_day__in=days)
-        .order_by()
-        .values("created_day", "loc_unit_id", "item_id", "channel")
-        .annotate(**{m: Sum(m) for m in VOLUME_MEASURES})
+def _cells_for_days(days: Sequence[dt.date]) -> Iterator[tuple[object, ...]]:
+    """The ``UnitDailyCount`` rows of ``days`` (``CELL_COLUMNS``), aggregated from ``OrderFact`` by
+    the database."""
+    volume = OrderFact.objects.filter(created_day__in=days).order_by()
+    detail = volume.values("created_day", "loc_unit_id", "item_id", "channel").annotate(
+        **{m: Sum(m) for m in VOLUME_MEASURES}
     )
-    for row in volume:
+    for row in detail:
         for measure in VOLUME_MEASURES:
             if row[measure]:
-                yield UnitDailyCount(
-                    unit_id=row["loc_unit_id"],
-                    day=row["created_day"],
-                    item_id=row["item_id"],
-                    channel=row["channel"],
-                    metric=metric_name(TERRITORIAL, measure),
-                    value=row[measure],
+                yield (
+                    row["loc_unit_id"],
+                    _day(row["created_day"]),
+                    row["item_id"],
+                    row["channel"],
+                    metric_name(metrics.DETAIL, measure),
+                    row[measure],
+                )
+    totals = volume.values("created_day", "area_unit_id").annotate(**{m: Sum(m) for m in VOLUME_MEASURES})
+    for row in totals:
+        for measure in VOLUME_MEASURES:
+            if row[measure]:
+                yield (
+                    row["area_unit_id"],
+                    _day(row["created_day"]),
+                    metrics.NO_ITEM,
+                    metrics.NO_CHANNEL,
+                    metric_name(TERRITORIAL, measure),
+                    row[measure],
                 )
     assessed = OrderFact.objects.filter(count_day__in=days).order_by()
     for axis, unit_field, qs in (
@@ -328,13 +376,13 @@ def _cells_for_days(days: Sequence[dt.date]) -> Iterator[UnitDailyCount]:
         for row in grouped:
             for measure in ASSESSED_MEASURES:
                 if row[measure]:
-                    yield UnitDailyCount(
-                        unit_id=row[unit_field],
-                        day=row["count_day"],
-                        item_id=metrics.NO_ITEM,
-                        channel=metrics.NO_CHANNEL,
-                        metric=metric_name(axis, measure),
-                        value=row[measure],
+                    yield (
+                        row[unit_field],
+                        _day(row["count_day"]),
+                        metrics.NO_ITEM,
+                        metrics.NO_CHANNEL,
+                        metric_name(axis, measure),
+                        row[measure],
                     )
 
 
@@ -349,16 +397,9 @@ def rollup_days(*, days: Iterable[dt.date]) -> int:
     for chunk in _chunks(wanted, DAY_BATCH):
         group = list(chunk)
         UnitDailyCount.objects.filter(day__in=group).delete()
-        batch: list[UnitDailyCount] = []
-        for cell in _cells_for_days(group):
-            batch.append(cell)
-            if len(batch) >= BATCH:
-                UnitDailyCount.objects.bulk_create(batch)
-                written += len(batch)
-                batch = []
-        if batch:
-            UnitDailyCount.objects.bulk_create(batch)
-            written += len(batch)
+        cells = list(_cells_for_days(group))
+        _insert(UnitDailyCount._meta.db_table, CELL_COLUMNS, cells)
+        written += len(cells)
     return written
 
 
@@ -441,7 +482,8 @@ def rollup_rebuild(*, now: dt.datetime) -> RebuildResult:
     ids = list(Order.objects.order_by("pk").values_list("pk", flat=True))
     for chunk in _chunks(ids, BATCH):
         facts = compute_facts(chunk)
-        OrderFact.objects.bulk_create([_to_row(f, now) for f in facts.values()], batch_size=BATCH)
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        _insert(OrderFact._meta.db_table, FACT_COLUMNS, [_fact_values(f, stamp) for f in facts.values()])
         result.orders += len(facts)
     days: set[dt.date] = set(OrderFact.objects.values_list("created_day", flat=True).distinct())
     days |= {d for d in OrderFact.objects.values_list("count_day", flat=True).distinct() if d is not None}

@@ -10,7 +10,7 @@ by ``assessment.metrics``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,15 +76,6 @@ def config_for_city(city: Unit) -> AssessmentConfig | None:
 # --- a unit's figures ------------------------------------------------------------------------------------
 
 
-def _sums(axes: Iterable[str], measures: Iterable[str], **extra: Any) -> dict[str, Sum]:
-    """``{"<axis>__<measure>": Sum("value", filter=Q(metric=…, **extra))}``"""
-    return {
-        f"{axis}__{m}": Sum("value", filter=Q(metric=metric_name(axis, m), **extra))
-        for axis in axes
-        for m in measures
-    }
-
-
 def _counts(row: Mapping[str, Any], axis: str, *, prefix: str = "") -> Counts:
     values = {m: int(row.get(f"{prefix}{axis}__{m}") or 0) for m in ALL_MEASURES}
     return Counts(values={k: v for k, v in values.items() if v})
@@ -100,11 +91,24 @@ class UnitRates:
 
 
 def unit_counts_for_period(*, unit: Unit | int, period: Period) -> dict[str, Counts]:
-    """Counts on both axes over ``unit``'s subtree and ``period`` — one query."""
-    row = UnitDailyCount.objects.filter(
-        unit_id__in=unit_subtree_ids(unit), day__gte=period.start, day__lt=period.end
-    ).aggregate(**_sums([TERRITORIAL], ALL_MEASURES), **_sums([HANDLING], ASSESSED_MEASURES))
-    return {axis: _counts(row, axis) for axis in AXES}
+    """Counts on both axes over ``unit``'s subtree and ``period`` — one query, summed per metric."""
+    wanted = [metric_name(TERRITORIAL, m) for m in ALL_MEASURES] + [
+        metric_name(HANDLING, m) for m in ASSESSED_MEASURES
+    ]
+    rows = (
+        UnitDailyCount.objects.filter(
+            unit_id__in=unit_subtree_ids(unit), day__gte=period.start, day__lt=period.end, metric__in=wanted
+        )
+        .order_by()
+        .values_list("metric")
+        .annotate(total=Sum("value"))
+    )
+    values: dict[str, dict[str, int]] = {axis: {} for axis in AXES}
+    for metric, total in rows:
+        axis, _dot, measure = metric.partition(".")
+        if total:
+            values[axis][measure] = int(total)
+    return {axis: Counts(values=values[axis]) for axis in AXES}
 
 
 def unit_rates_for_period(*, unit: Unit, period: Period, factors: Factors | None = None) -> UnitRates:
@@ -140,6 +144,9 @@ def assessed_unit_ids(order: Order) -> set[int]:
 
 # --- rankings ---------------------------------------------------------------------------------------------
 
+# What a ranking row shows: the rates and the overdue count (the full time measures are the unit
+# rates' widget); fewer measures keep the ranking one light query over the closure table.
+RANK_MEASURES: tuple[str, ...] = metrics.RATE_MEASURES + ("overdue",)
 RANKED_KIND = {RankingKind.STREET: UnitKind.STREET, RankingKind.DEPARTMENT: UnitKind.DEPARTMENT}
 RANKED_AXIS = {RankingKind.STREET: TERRITORIAL, RankingKind.DEPARTMENT: HANDLING}
 
@@ -179,7 +186,7 @@ def _period_counts(
     on ``axis``: one query, grouped through the closure table."""
     rel = "descendant__daily_counts__"
     sums: dict[str, Sum] = {}
-    for m in ASSESSED_MEASURES:
+    for m in RANK_MEASURES:
         metric = metric_name(axis, m)
         sums[f"cur{axis}__{m}"] = Sum(
             f"{rel}value", filter=Q(**{f"{rel}metric": metric, f"{rel}day__gte": period.start})
@@ -189,7 +196,13 @@ def _period_counts(
         )
     rows = (
         UnitClosure.objects.filter(ancestor__kind=kind, ancestor_id__in=unit_subtree_ids(scope))
-        .filter(**{f"{rel}day__gte": previous.start, f"{rel}day__lt": period.end})
+        .filter(
+            **{
+                f"{rel}day__gte": previous.start,
+                f"{rel}day__lt": period.end,
+                f"{rel}metric__in": [metric_name(axis, m) for m in RANK_MEASURES],
+            }
+        )
         .order_by()
         .values("ancestor_id")
         .annotate(**sums)
@@ -412,7 +425,7 @@ def top_problems(*, scope: Unit, period: Period, limit: int = 10) -> list[dict[s
             unit_id__in=unit_subtree_ids(scope),
             day__gte=period.start,
             day__lt=period.end,
-            metric=metric_name(TERRITORIAL, "received"),
+            metric=metric_name(metrics.DETAIL, "received"),
         )
         .order_by()
         .values("item_id", "item__name", "item__code")
@@ -446,7 +459,7 @@ def volume_by_channel(*, scope: Unit, period: Period) -> list[tuple[str, int]]:
             unit_id__in=unit_subtree_ids(scope),
             day__gte=period.start,
             day__lt=period.end,
-            metric=metric_name(TERRITORIAL, "received"),
+            metric=metric_name(metrics.DETAIL, "received"),
         )
         .order_by()
         .values("channel")
@@ -501,3 +514,64 @@ def fill_status() -> dict[str, Any]:
     from assessment.models import FillState
 
     return {row.name: {"cursor": row.cursor, "until": row.until} for row in FillState.objects.all()}
+
+
+# --- the command-centre dashboard ---------------------------------------------------------------------------
+
+
+def dashboard_scopes(actor: Any) -> list[Unit]:
+    """The units whose dashboard ``actor`` may open, highest first: the territory they oversee
+    (location roles) and the units they act for (handlers, dispatchers, business administrators).
+    One query."""
+    from orgs.selectors import units_held_by, units_overseen_by
+
+    return list(
+        Unit.objects.filter(
+            Q(pk__in=units_overseen_by(actor).values("pk"))
+            | Q(pk__in=units_held_by(actor, permissions.VIEW_HOLDING_ROLES).values("pk"))
+        ).order_by("level", "code")
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    scope: Unit
+    period: Period
+    counters: TodayCounters
+    rates: UnitRates
+    streets: list[RankingRow]
+    departments: list[RankingRow]
+    trend: list[tuple[dt.date, int, int]]
+    channels: list[tuple[str, int]]
+    problems: list[dict[str, Any]]
+    warnings: list[EarlyWarning]
+    open_whistles: int
+
+
+def dashboard_for(*, actor: Any, scope: Unit, period: Period, now: dt.datetime) -> Dashboard:
+    """Every widget of the leader's dashboard for ``scope``: one query per widget (the rankings
+    a few), whatever the number of orders — the counts come from ``UnitDailyCount``."""
+    from whistles.choices import WhistleStatus
+    from whistles.selectors import whistles_visible_to
+
+    f = factors_for(scope)
+    has_streets = scope.kind in (UnitKind.CITY, UnitKind.DISTRICT)
+    return Dashboard(
+        scope=scope,
+        period=period,
+        counters=today_counters(scope=scope, now=now),
+        rates=unit_rates_for_period(unit=scope, period=period, factors=f),
+        streets=ranking_for_period(scope=scope, kind=RankingKind.STREET, period=period)
+        if has_streets
+        else [],
+        departments=ranking_for_period(scope=scope, kind=RankingKind.DEPARTMENT, period=period)
+        if has_streets
+        else [],
+        trend=volume_by_day(scope=scope, period=period),
+        channels=volume_by_channel(scope=scope, period=period),
+        problems=top_problems(scope=scope, period=period),
+        warnings=early_warnings_for_dashboard(
+            scope=scope, since=now.astimezone(SHANGHAI).date() - dt.timedelta(days=6)
+        ),
+        open_whistles=whistles_visible_to(actor).filter(status=WhistleStatus.OPEN).count(),
+    )

@@ -244,6 +244,27 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
 
 
+def forget_facts(order_ids: list[int]) -> None:
+    """Take these orders out of the rollups (their cells and their facts), so recomputing them
+    measures the work of orders the rollups have never seen."""
+    from django.db import transaction
+
+    from assessment import metrics
+    from assessment.models import OrderFact
+    from assessment.rollups import _apply_delta, _from_row
+
+    chunks = [order_ids[i : i + 2000] for i in range(0, len(order_ids), 2000)]
+    with transaction.atomic():
+        delta: dict[metrics.RollupKey, int] = {}
+        for chunk in chunks:
+            for row in OrderFact.objects.filter(order_id__in=chunk):
+                for key, value in metrics.fact_delta(_from_row(row), None).items():
+                    delta[key] = delta.get(key, 0) + value
+        _apply_delta(delta)
+        for chunk in chunks:
+            OrderFact.objects.filter(order_id__in=chunk).delete()
+
+
 # --- the run --------------------------------------------------------------------------------------------
 
 
@@ -277,7 +298,6 @@ def run(
     from django.db.models.functions import TruncDate
 
     from assessment.metrics import Period
-    from assessment.models import OrderFact
     from assessment.rollups import rollup_orders, rollup_rebuild
     from assessment.selectors import (
         ranking_for_period,
@@ -335,7 +355,7 @@ def run(
             ).values_list("pk", flat=True)
         )
     )
-    OrderFact.objects.filter(order_id__in=day_ids).delete()
+    forget_facts(day_ids)
     start = time.perf_counter()
     update = rollup_orders(order_ids=day_ids, now=end)
     day_update_s = time.perf_counter() - start
@@ -417,13 +437,16 @@ def run(
     )
 
 
-def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool) -> None:
-    """Set up Django on a temporary database (SQLite under var/bench/, or ``<name>_assess``)."""
+def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool, reuse: bool) -> None:
+    """Set up Django on a temporary database (SQLite under var/bench/, or ``<name>_assess``).
+    With ``reuse`` an existing benchmark database (kept by ``--keep``) is migrated and measured
+    again without seeding."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minhu.settings_test")
     os.environ.setdefault("MINHU_ALLOW_DEV_KEY", "1")
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import setup_test_environment
 
@@ -435,6 +458,16 @@ def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool) -> 
         test_settings["NAME"] = str(Path(BENCH_DIR / "bench_assessment.sqlite3"))
     else:
         test_settings["NAME"] = f"{connection.settings_dict['NAME']}_assess"
+    if reuse:
+        connection.close()
+        connection.settings_dict["NAME"] = test_settings["NAME"]
+        call_command("migrate", verbosity=0)
+        from orders.models import Order
+
+        existing = Order.objects.count()
+        print(f"[{connection.vendor}] reusing {existing:,} orders, demo city scale {scale}")
+        run(orders=orders, days=days, scale=scale, repeat=repeat, seed=existing == 0)
+        return
     old_name = connection.creation.create_test_db(
         verbosity=0, autoclobber=True, keepdb=False, serialize=False
     )
@@ -453,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.2, help="demo city scale")
     parser.add_argument("--repeat", type=int, default=20, help="runs per widget (p50/p95)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", action="store_true", help="measure a kept benchmark database again")
     parser.add_argument(
         "--target",
         choices=["all", "sqlite", "postgres"],
@@ -461,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.target != "all":
-        _run_here(args.orders, args.days, args.scale, args.repeat, args.keep)
+        _run_here(args.orders, args.days, args.scale, args.repeat, args.keep, args.reuse)
         return 0
     base = [
         sys.executable,
@@ -470,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         *("--orders", str(args.orders), "--days", str(args.days), "--scale", str(args.scale)),
         *("--repeat", str(args.repeat)),
         *(["--keep"] if args.keep else []),
+        *(["--reuse"] if args.reuse else []),
     ]
     sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     status = subprocess.call([*base, "--target", "sqlite"], env=sqlite_env)  # noqa: S603

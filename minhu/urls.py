@@ -19,6 +19,7 @@ urlpatterns = [
     path("open311/v2/", include("intake.open311")),
     path("attachments/<int:pk>", attachment_download, name="attachment_download"),
     path("whistles/", include("whistles.urls")),
+    path("assessment/", include("assessment.urls")),
     # workbench before intake: its /calls/<id> console replaces intake's placeholder page
     path("", include("workbench.urls")),
     path("notifications/", include("workbench.notification_urls")),

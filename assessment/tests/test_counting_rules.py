@@ -12,6 +12,7 @@ import pytest
 
 from assessment import metrics
 from assessment.metrics import Period
+from assessment.models import UnitDailyCount
 from assessment.rollups import compute_facts, rollup_catch_up
 from assessment.selectors import unit_counts_for_period
 from assessment.tests.factories import (
@@ -58,8 +59,10 @@ def test_rule_territorial_counts_the_street_and_community_where_the_problem_is(c
     catch_up(now)
     for unit in (tree.community, tree.street, tree.district, tree.city):
         assert counts(unit)["valid"] == 1, unit
-    # volume sits on the grid itself; assessed measures on its community (per unit and day)
-    assert (counts(tree.grid)["received"], counts(tree.grid)["valid"]) == (1, 0)
+    # per unit and day everything sits on the grid's community; the grid keeps the volume detail
+    assert counts(tree.grid)["valid"] == 0
+    detail = UnitDailyCount.objects.get(unit=tree.grid, metric="v.received")
+    assert (detail.item_id, detail.channel, detail.value) == (cast.item.pk, "hotline", 1)
     for unit in (tree.other_street, tree.other_community, tree.department):
         assert counts(unit)["valid"] == 0, unit
 

@@ -384,4 +384,4 @@ def test_a_withdrawn_order_counts_only_as_received(cast, now):
     services.order_withdraw(order=order, actor=cast.agent, now=now, reason="群众撤回")
     assert order.status == OrderStatus.WITHDRAWN
     rollup_catch_up(now=now)
-    assert {k[4]: v for k, v in table().items()} == {"t.received": 1}
+    assert {k[4]: v for k, v in table().items()} == {"t.received": 1, "v.received": 1}

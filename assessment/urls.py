@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from assessment import views
+
+app_name = "assessment"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("briefing/", views.briefing_download, name="briefing"),
+]

@@ -1,0 +1,115 @@
+"""The command-centre dashboard 指挥中心 and the briefing download (server-rendered; the charts
+are Apache ECharts from our own static files, fed by a JSON block — no inline script under the
+CSP). The live part refreshes every minute with ``X-Minhu-Background: 1``, which does not extend
+the idle session. Views parse, call one selector or service, render (STYLE.md rule 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from assessment import permissions, selectors
+from assessment.briefing import CONTENT_TYPE, briefing_export, briefing_filename
+from assessment.metrics import Period
+from core.workcalendar import SHANGHAI
+from orders.choices import Channel
+from orgs.models import Unit
+
+
+def _scope_and_period(request: HttpRequest, now: dt.datetime) -> tuple[Unit, Period, list[Unit]]:
+    scopes = selectors.dashboard_scopes(request.user)
+    wanted = request.GET.get("scope", "")
+    if wanted.isdigit():
+        scope = Unit.objects.filter(pk=int(wanted), is_active=True).first()
+        if scope is None or not permissions.can_view_unit(request.user, scope):
+            raise PermissionDenied(_("您无权查看该单位的考评数据。"))
+    elif scopes:
+        scope = scopes[0]
+    else:
+        raise PermissionDenied(_("您没有可查看的辖区或单位。"))
+    try:
+        period = Period.parse_month(request.GET.get("month", ""))
+    except ValueError:
+        period = Period.containing(now.astimezone(SHANGHAI).date())
+    return scope, period, scopes
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _rate_cards(board: selectors.Dashboard) -> list[tuple[str, str, str]]:
+    r = board.rates.territorial
+    return [
+        ("response", _("响应率"), _pct(r.response)),
+        ("resolution", _("解决率"), _pct(r.resolution)),
+        ("satisfaction", _("满意率"), _pct(r.satisfaction)),
+        ("score", _("综合成绩"), "—" if r.score is None else f"{r.score:.2f}"),
+        ("on_time_reply", _("按时答复率"), _pct(r.on_time_reply)),
+        ("overdue", _("超期件数"), str(r.overdue)),
+        ("valid", _("有效回访"), str(r.counts["valid"])),
+        ("excluded", _("申诉免责"), str(r.counts["excluded"])),
+    ]
+
+
+WARNING_TONES = {"yellow": "warning", "orange": "warning", "red": "danger"}
+
+
+def _chart_data(board: selectors.Dashboard) -> dict[str, Any]:
+    channel_labels = dict(Channel.choices)
+    return {
+        "labels": {"received": _("受理"), "closed": _("办结"), "orders": _("件")},
+        "trend": {
+            "days": [day.strftime("%m-%d") for day, _r, _c in board.trend],
+            "received": [r for _d, r, _c in board.trend],
+            "closed": [c for _d, _r, c in board.trend],
+        },
+        "channels": [{"name": str(channel_labels.get(c, c)), "value": n} for c, n in board.channels],
+        "problems": {
+            "names": [str(p["item__name"] or _("未分类")) for p in reversed(board.problems)],
+            "values": [int(p["n"]) for p in reversed(board.problems)],
+        },
+    }
+
+
+@require_GET
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    scope, period, scopes = _scope_and_period(request, now)
+    board = selectors.dashboard_for(actor=request.user, scope=scope, period=period, now=now)
+    context = {
+        "board": board,
+        "scopes": scopes,
+        "month": period.key,
+        "previous": period.previous(),
+        "chart_data": _chart_data(board),
+        "rate_cards": _rate_cards(board),
+        "warnings": [(w, WARNING_TONES.get(w.level, "neutral")) for w in board.warnings],
+        "now": now,
+        "can_download": permissions.can_view_rankings(request.user, scope),
+    }
+    return render(request, "assessment/dashboard.html", context)
+
+
+@require_GET
+@login_required
+def briefing_download(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    scope, period, _scopes = _scope_and_period(request, now)
+    content, issued = briefing_export(actor=request.user, scope=scope, period=period, now=now)
+    response = HttpResponse(content, content_type=CONTENT_TYPE)
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(briefing_filename(scope, period))}"
+    )
+    response["X-Minhu-Briefing"] = "issued" if issued else "live"
+    return response
