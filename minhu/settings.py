@@ -297,6 +297,19 @@ ORDERS_REVEAL_WINDOW_SECONDS = envint("ORDERS_REVEAL_WINDOW_SECONDS", "3600")
 # SMS gateway (dotted path); the default only logs. Email goes through Django's mail settings.
 ORDERS_SMS_BACKEND = os.environ.get("ORDERS_SMS_BACKEND", "orders.notifications.LoggingSmsGateway")
 
+# --- insight: suggestions and automatic dispatch --------------------------------------------------
+# Orders whose best suggestion reaches this confidence are dispatched automatically ("" switches
+# it off); they are dispatched as this account, which needs a dispatcher membership ("" = none).
+INSIGHT_AUTO_DISPATCH_CONFIDENCE = (
+    float(os.environ.get("INSIGHT_AUTO_DISPATCH_CONFIDENCE", "0.9"))
+    if os.environ.get("INSIGHT_AUTO_DISPATCH_CONFIDENCE", "0.9")
+    else None
+)
+INSIGHT_DISPATCHER_USERNAME = os.environ.get("INSIGHT_DISPATCHER_USERNAME", "")
+# Retraining window: the newest closed orders of the last N days, at most the cap.
+INSIGHT_TRAINING_DAYS = envint("INSIGHT_TRAINING_DAYS", "365")
+INSIGHT_TRAINING_CAP = envint("INSIGHT_TRAINING_CAP", "200000")
+
 # --- addresses and imports ----------------------------------------------------------------------
 # Leading province/city names stripped before an address is matched (orgs.addresses).
 ADDRESS_CITY_PREFIXES = envlist("ADDRESS_CITY_PREFIXES", "民安市")
