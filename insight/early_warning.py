@@ -18,6 +18,9 @@ The rule (Poisson control limit on the area's usual level):
   episode.
 
 ``early_warning_sweep(now)`` runs from ``insight.tasks`` (hourly); it is safe to run twice.
+Each new (or raised) warning is announced by email to the supervisors of its street (a
+supervisor membership at the street or above), exactly once: the right to announce is claimed
+with ``assessment.services.early_warning_claim_notification`` before sending.
 """
 
 from __future__ import annotations
@@ -26,16 +29,19 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.mail import EmailMessage
 from django.db.models import Count
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext as _
 from scipy.stats import poisson
 
 from core.workcalendar import SHANGHAI
 from orders.choices import OrderStatus
 from orders.models import Order
-from orgs.choices import UnitKind
-from orgs.models import Unit, UnitClosure
+from orgs.choices import Role, UnitKind
+from orgs.models import Membership, Unit, UnitClosure
 
 BASELINE_DAYS = 28
 MIN_EXPECTED = 0.2
@@ -98,7 +104,7 @@ def spike_on(series: Mapping[dt.date, int], day: dt.date, key: Key) -> Spike | N
     if level is None:
         return None
     start = day
-    for _ in range(MAX_EPISODE_DAYS):
+    for _step in range(MAX_EPISODE_DAYS):
         before = start - dt.timedelta(days=1)
         if level_for(series.get(before, 0), expected_for(series, before)) is None:
             break
@@ -165,7 +171,7 @@ def early_warning_sweep(*, now: dt.datetime) -> list[Spike]:
     items = CatalogItem.objects.in_bulk({s.item_id for s in spikes})
     recorded: list[Spike] = []
     for spike in spikes:
-        _warning, changed = early_warning_record(
+        warning, changed = early_warning_record(
             area=areas[spike.area_id],
             item=items[spike.item_id],
             day=spike.episode_start,
@@ -178,4 +184,41 @@ def early_warning_sweep(*, now: dt.datetime) -> list[Spike]:
         )
         if changed:
             recorded.append(spike)
+            early_warning_notify(warning=warning, area=areas[spike.area_id], item=items[spike.item_id])
     return recorded
+
+
+def supervisor_addresses(area: Unit) -> list[str]:
+    """E-mail addresses of the active supervisors at ``area`` or above it."""
+    above = UnitClosure.objects.filter(descendant_id=area.pk).values("ancestor_id")
+    rows = Membership.objects.filter(
+        unit_id__in=above, role=Role.SUPERVISOR, unit__is_active=True, user__is_active=True
+    ).values_list("user__email", flat=True)
+    return sorted({e for e in rows if e})
+
+
+def early_warning_notify(*, warning: Any, area: Unit, item: Any) -> bool:
+    """Announce a warning to the area's supervisors once (claimed before sending)."""
+    from assessment.services import early_warning_claim_notification
+
+    if not early_warning_claim_notification(warning_id=warning.pk):
+        return False
+    to = supervisor_addresses(area)
+    if not to:
+        return True
+    subject = _("【预警】%(area)s「%(item)s」诉求激增") % {"area": area.name, "item": item.name}
+    body = _("%(day)s起，%(area)s「%(item)s」类诉求当日%(n)d件，常态水平约每日%(e).1f件（%(level)s）。") % {
+        "day": warning.day.isoformat(),
+        "area": area.name,
+        "item": item.name,
+        "n": int(warning.observed),
+        "e": warning.expected,
+        "level": warning.get_level_display(),
+    }
+    EmailMessage(
+        subject=subject,
+        body=body,
+        to=to,
+        headers={"Message-ID": f"<minhu-early-warning-{warning.pk}-{warning.level}@minhu.invalid>"},
+    ).send(fail_silently=False)
+    return True

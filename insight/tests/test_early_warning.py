@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.core import mail
 
 from assessment.models import EarlyWarning
 from core.workcalendar import SHANGHAI
@@ -87,6 +88,8 @@ def _report(city, tree, at, item="noise", grid=None, n=1):
 
 @pytest.mark.django_db
 def test_a_spike_is_warned_once_not_on_every_sweep(tree, city):
+    person("street_supervisor", tree.street, Role.SUPERVISOR, email="jd@example.invalid")
+    person("other_supervisor", tree.other_street, Role.SUPERVISOR, email="xc@example.invalid")
     today = dt.datetime(2025, 3, 3, 15, 0, tzinfo=SHANGHAI)
     for i in range(1, BASELINE_DAYS + 1):  # the usual level: one noise report a day
         _report(city, tree, today - dt.timedelta(days=i))
@@ -100,6 +103,8 @@ def test_a_spike_is_warned_once_not_on_every_sweep(tree, city):
     assert (warning.area, warning.item, warning.day) == (tree.street, city["noise"], today.date())
     assert warning.observed == 9 and warning.expected == pytest.approx(1.0)
     assert warning.level in {"orange", "red"}
+    assert [m.to for m in mail.outbox] == [["jd@example.invalid"]]  # the street's supervisor only
+    assert "夜间施工噪音" in mail.outbox[0].subject
 
     # the next sweeps of the day, and the next day of the same wave, add nothing
     assert early_warning_sweep(now=today + dt.timedelta(hours=1)) == []
@@ -108,6 +113,7 @@ def test_a_spike_is_warned_once_not_on_every_sweep(tree, city):
     assert [s.episode_start for s in spikes_for(tomorrow.date())] == [today.date()]
     early_warning_sweep(now=tomorrow)
     assert EarlyWarning.objects.count() == 1
+    assert len(mail.outbox) == 1  # announced once per episode
 
 
 @pytest.mark.django_db
