@@ -249,11 +249,12 @@ def order_suggestion_reconcile(*, row: OrderSuggestion, now: datetime) -> bool:
 def order_suggestions_pass(*, now: datetime, limit: int | None = None) -> PassResult:
     """One periodic pass: reconcile undecided suggestions, then suggest for new orders."""
     result = PassResult()
+    batch = limit if limit is not None else int(getattr(settings, "INSIGHT_CLAIM_BATCH", DEFAULT_CLAIM_BATCH))
     pending = (
         OrderSuggestion.objects.filter(decided_at__isnull=True)
         .exclude(order__status=OrderStatus.AWAITING_DISPATCH)
         .select_related("order")
-        .order_by("pk")
+        .order_by("pk")[:batch]
     )
     for row in pending:
         if order_suggestion_reconcile(row=row, now=now):
@@ -261,7 +262,6 @@ def order_suggestions_pass(*, now: datetime, limit: int | None = None) -> PassRe
             row.refresh_from_db(fields=["item_overridden", "unit_overridden"])
             result.overridden += int(row.overridden)
     actor = system_dispatcher()
-    batch = limit if limit is not None else int(getattr(settings, "INSIGHT_CLAIM_BATCH", DEFAULT_CLAIM_BATCH))
     for order in orders_awaiting_suggestions(limit=batch):
         made = order_suggest(order=order, now=now, actor=actor)
         if made is None:
