@@ -231,6 +231,7 @@ __all__: Sequence[str] = [
     "load_classifier",
     "order_document",
     "suggestions_for_order",
+    "suggestions_for_orders",
     "suggestions_for_text",
     "training_examples_from_orders",
 ]
@@ -249,6 +250,14 @@ def suggestions_for_order(order: Any) -> OrderSuggestion | None:
         .select_related("located_grid", "dispatched_item", "dispatched_unit")
         .first()
     )
+
+
+def suggestions_for_orders(orders: Sequence[Any]) -> dict[int, OrderSuggestion]:
+    """The suggestions of a page of orders (a dispatch queue), by order id, in one query."""
+    ids = [o.pk for o in orders]
+    if not ids:
+        return {}
+    return {row.order_id: row for row in OrderSuggestion.objects.filter(order_id__in=ids)}
 
 
 def order_document(order: Any) -> Document:

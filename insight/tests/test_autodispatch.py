@@ -16,7 +16,12 @@ from insight.autodispatch import (
 )
 from insight.choices import ClassifierTarget, DispatchDecision
 from insight.models import ClassifierModel, OrderSuggestion
-from insight.selectors import suggestions_for_order, suggestions_for_text, training_examples_from_orders
+from insight.selectors import (
+    suggestions_for_order,
+    suggestions_for_orders,
+    suggestions_for_text,
+    training_examples_from_orders,
+)
 from insight.tasks import order_suggestions_task
 from orders import services
 from orders.choices import EventType, OrderStatus, ReplyOutcome, Satisfaction
@@ -276,3 +281,15 @@ def test_an_address_found_with_a_typo_is_located_not_flagged(loop):
 def test_suggestions_for_order_is_none_before_the_pass(loop):
     order = _submitted(loop)
     assert suggestions_for_order(order) is None
+
+
+def test_a_queue_page_reads_its_suggestions_in_one_query(loop, django_assert_num_queries):
+    orders = [_submitted(loop), _submitted(loop, title="垃圾没人收", content="楼下垃圾好几天没人清运")]
+    with override_settings(INSIGHT_AUTO_DISPATCH_CONFIDENCE=None):
+        order_suggestions_pass(now=loop.now + HOUR)
+    later = _submitted(loop)
+    with django_assert_num_queries(1):
+        rows = suggestions_for_orders([*orders, later])
+    assert sorted(rows) == sorted(o.pk for o in orders)
+    assert rows[orders[1].pk].items[0]["code"] == loop.items["garbage"].code
+    assert suggestions_for_orders([]) == {}
