@@ -1,27 +1,31 @@
 """Benchmark: orders registered per second through the services and the HTTP API vs raw SQL.
 
-    .venv/bin/python -m bench.bench_orders [--orders 2000] [--preload 20000] [--scale 0.2]
+    .venv/bin/python -m bench.bench_orders [--orders 500] [--preload 20000] [--scale 0.2] [--clients 2]
 
 Runs on SQLite (a file under ``var/bench/``) and, when ``DATABASE_URL`` points at PostgreSQL, on
 a temporary database beside it (``<name>_orders``), each in its own process. Each database gets
 the demo city (``--scale``), the bench accounts and ``--preload`` orders from
 ``bench.seed_orders`` (so the tables and their indexes are not empty), then, one order at a time
-from one client, as a hotline agent (20 agents' worth of realistic input: kind, catalog item, an
+from one client, as a hotline agent (with varied input: kind, catalog item (skewed), an
 address typed as text, requester name and phone, a client request id):
 
 - **service, create + submit** — ``orders.services.order_create`` then ``order_submit``: the
   agent registers the call and sends it to the dispatchers (two transactions). This is the
-  registration the floor applies to (≥ 300 orders/s on PostgreSQL);
-- **service, create(submit=True)** — the same in one call;
+  registration the floor applies to (≥ 300 orders/s on PostgreSQL). Measured twice: with the
+  outbox delivered inline after commit (``minhu.settings_test`` runs Huey immediately), and with
+  the delivery queued (the event ids the services schedule are recorded instead — what enqueuing
+  for a worker costs the request), which is the request path;
+- **service, create(submit=True)** — the same in one call (delivery queued);
 - **HTTP API** — ``POST /api/v1/orders`` with ``"submit": true`` through Django's test client
   (all middleware, bearer-token authentication, the 201 response with the order's detail);
-- **raw SQL** (the baseline) — the very rows the first variant wrote (the order, its two
+- **service, N clients** — create + submit from ``--clients`` forked processes at once;
+- **worker** — delivering the queued outbox rows afterwards, per event, as the Huey task does;
+- **raw SQL** (the baseline) — the very rows the create + submit line wrote (the order, its two
   timeline events and the dispatchers' outbox rows, copied with a new number), inserted with
   plain ``INSERT … RETURNING`` statements, one transaction per order as a registration commits;
   and the same rows in one transaction (the bulk ceiling).
 
-Settings are ``minhu.settings_test``: Huey runs immediately, so each registration also delivers
-its outbox rows after commit (the work a Huey worker would do on the same two cores).
+Queries are counted per registration (Django's statements, savepoints included).
 """
 
 from __future__ import annotations

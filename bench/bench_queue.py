@@ -1,7 +1,8 @@
 """Benchmark: p50/p99 of the work queues and the order detail on a seeded database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/minhu_bench \\
-        .venv/bin/python -m bench.bench_queue [--repeat 100] [--baseline-repeat 10]
+        .venv/bin/python -m bench.bench_queue [--repeat 100] [--baseline-repeat 10] [--budget 30]
+            [--slow 3] [--cap 30] [--only TEXT]
 
 Needs a database seeded by ``bench.seed_orders`` (1,000,000 orders for the issue's figures); it
 reads it and adds only a street secretary's membership and two API tokens. Each case is timed
@@ -24,6 +25,11 @@ Beside each case, measured in the same run:
   detail's child tables for the detail;
 - **reference — unscoped**: the same requests with ``orders_visible_to`` answering "all orders"
   (not a valid configuration: it shows what the scope predicate itself costs).
+
+A case stops early once ``--budget`` seconds are spent (keeping at least five requests). A first
+request slower than ``--slow`` seconds, or one cancelled by the ``--cap`` statement timeout on
+PostgreSQL, ends its case: that one request is the figure. Its no-index baseline is skipped, since
+dropping indexes cannot help a request that is already that slow.
 
 Floor (issue 3): queue and detail p99 ≤ 50 ms at 1,000,000 orders on PostgreSQL.
 """
@@ -77,23 +83,61 @@ class Case:
 class Timing:
     times_ms: list[float]
     queries: int
+    capped: bool = False  # the one call was cancelled by the statement timeout
+    slow: bool = False  # the case stopped after one call slower than the slow threshold
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.times_ms)
         return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
+    def cell(self, p: float) -> str:
+        """The percentile in ms; ``>N`` when the call was cancelled at N ms."""
+        if self.capped:
+            return f">{self.times_ms[0]:.0f}"
+        return f"{self.pct(p):.1f}"
 
-def measure(call: Callable[[int], Any], repeat: int, warmup: int = 3) -> Timing:
-    for i in range(warmup):
-        call(i)
+
+def _cancelled(exc: BaseException) -> bool:
+    return "statement timeout" in str(exc)
+
+
+def measure(
+    call: Callable[[int], Any],
+    repeat: int,
+    warmup: int = 3,
+    budget: float = 0.0,
+    least: int = 5,
+    slow: float = 0.0,
+) -> Timing:
+    """``repeat`` timed calls after ``warmup`` — fewer (but at least ``least``) once ``budget``
+    seconds are spent. A first call slower than ``slow`` seconds, or one the statement timeout
+    cancels, ends the case: that single call is its figure (``Timing.slow`` / ``Timing.capped``)."""
+    from django.db import OperationalError, connection, transaction
+
     times: list[float] = []
     counts: list[int] = []
-    for i in range(repeat):
+    began = time.perf_counter()
+    for i in range(warmup + repeat):
+        if budget and len(times) >= least and time.perf_counter() - began > budget:
+            break
         with count_queries() as counter:
             start = time.perf_counter()
-            call(warmup + i)
-            times.append((time.perf_counter() - start) * 1000)
-        counts.append(counter[0])
+            try:
+                if connection.in_atomic_block:  # a savepoint keeps a cancelled call from aborting it
+                    with transaction.atomic():
+                        call(i)
+                else:
+                    call(i)
+            except OperationalError as exc:
+                if not _cancelled(exc):
+                    raise
+                return Timing([(time.perf_counter() - start) * 1000], counter[0], capped=True)
+            elapsed = (time.perf_counter() - start) * 1000
+        if i == 0 and slow and elapsed > slow * 1000:
+            return Timing([elapsed], counter[0], slow=True)
+        if i >= warmup:
+            times.append(elapsed)
+            counts.append(counter[0])
     return Timing(times, round(statistics.median(counts)))
 
 
@@ -268,6 +312,9 @@ def run(
     baseline_repeat: int,
     details: int = 200,
     only: str = "",
+    budget: float = 0.0,
+    slow: float = 0.0,
+    cap: float = 0.0,
     out: Callable[[str], None] = print,
 ) -> dict[str, tuple[Timing, Timing | None, Timing | None]]:
     """Measure every case (and its baselines) on the seeded default database."""
@@ -282,47 +329,61 @@ def run(
     rng = random.Random(11)
     actors = pick_actors()
     cases = [c for c in build_cases(actors, rng=rng, details=max(details, repeat + 3)) if only in c.name]
+    if cap and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(cap * 1000)}")
     total = Order.objects.count()
     out(
         f"[{connection.vendor}] {total:,} orders (seeded {info['now']:%Y-%m-%d %H:%M}); {repeat} requests a case"
     )
     results: dict[str, tuple[Timing, Timing | None, Timing | None]] = {}
     for case in cases:
-        results[case.name] = (measure(case.call, repeat), None, None)
+        results[case.name] = (measure(case.call, repeat, budget=budget, slow=slow), None, None)
     if baseline_repeat:
         for group in ("queue", "detail"):
             names = baseline_indexes(group)
             with without_indexes(names):
                 for case in cases:
-                    if case.group == group:
-                        current, _b, _u = results[case.name]
-                        results[case.name] = (current, measure(case.call, baseline_repeat, warmup=1), None)
+                    current = results[case.name][0]
+                    if case.group == group and not (current.slow or current.capped):
+                        timed = measure(
+                            case.call, baseline_repeat, warmup=1, budget=budget / 2, least=3, slow=slow
+                        )
+                        results[case.name] = (current, timed, None)
         with unscoped():
             for case in cases:
-                current, base, _u = results[case.name]
-                results[case.name] = (current, base, measure(case.call, baseline_repeat, warmup=1))
-    header = f"  {'case':<56} {'p50':>7} {'p99':>7} {'q':>3} │ {'no-idx p50':>10} {'p99':>8} {'×p50':>6} │ {'unscoped p50':>12} {'p99':>7}"
+                timed = measure(case.call, baseline_repeat, warmup=1, budget=budget / 2, least=3, slow=slow)
+                results[case.name] = (results[case.name][0], results[case.name][1], timed)
+    header = f"  {'case':<56} {'n':>4} {'p50':>7} {'p99':>7} {'q':>3} │ {'no-idx p50':>10} {'p99':>8} {'×p50':>6} │ {'unscoped p50':>12} {'p99':>7}"
     out(header)
     for case in cases:
         current, base, bare = results[case.name]
-        line = f"  {case.name:<56} {current.pct(0.5):>7.1f} {current.pct(0.99):>7.1f} {current.queries:>3} │"
+        line = (
+            f"  {case.name:<56} {len(current.times_ms):>4} {current.cell(0.5):>7} "
+            f"{current.cell(0.99):>7} {current.queries:>3} │"
+        )
         if base is not None:
-            line += (
-                f" {base.pct(0.5):>10.1f} {base.pct(0.99):>8.1f} {base.pct(0.5) / current.pct(0.5):>5.1f}x │"
-            )
+            ratio = base.pct(0.5) / current.pct(0.5)
+            line += f" {base.cell(0.5):>10} {base.cell(0.99):>8} {ratio:>5.1f}x │"
+        else:
+            line += f" {'—':>10} {'':>8} {'':>6} │"
         if bare is not None:
-            line += f" {bare.pct(0.5):>12.1f} {bare.pct(0.99):>7.1f}"
+            line += f" {bare.cell(0.5):>12} {bare.cell(0.99):>7}"
         out(line)
     out(
-        f"  ms; q = queries per request; baselines: {baseline_repeat} requests each; "
+        f"  ms; n = requests timed (p99 of n < 100 is the n-th worst; a first call slower than {slow:.0f} s "
+        f"or cancelled by the {cap:.0f} s statement timeout ('>') is the only one); q = queries per request; "
+        "—: no baseline (the case is already past the slow threshold); "
+        f"baselines: up to {baseline_repeat} requests each; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     if connection.vendor == "postgresql":
         for case in cases:
             if case.floor:
-                p99 = results[case.name][0].pct(0.99)
-                verdict = "met" if p99 <= FLOOR_P99_MS else "NOT met"
-                out(f"  floor p99 ≤ {FLOOR_P99_MS:.0f} ms — {case.name}: {p99:.1f} ms, {verdict}")
+                timing = results[case.name][0]
+                p99 = timing.pct(0.99)
+                verdict = "met" if p99 <= FLOOR_P99_MS and not timing.capped else "NOT met"
+                out(f"  floor p99 ≤ {FLOOR_P99_MS:.0f} ms — {case.name}: {timing.cell(0.99)} ms, {verdict}")
     return results
 
 
@@ -331,6 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--baseline-repeat", type=int, default=10, help="0: no baselines")
     parser.add_argument("--only", default="", help="only the cases whose name contains this")
+    parser.add_argument("--budget", type=float, default=30.0, help="seconds per case before stopping early")
+    parser.add_argument(
+        "--slow", type=float, default=3.0, help="a first call slower than this (s) ends the case"
+    )
+    parser.add_argument("--cap", type=float, default=30.0, help="statement timeout on PostgreSQL (s)")
     args = parser.parse_args(argv)
     from bench.seed_orders import setup_django
 
@@ -338,8 +404,16 @@ def main(argv: list[str] | None = None) -> int:
     from django.test.utils import setup_test_environment
 
     logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)  # cancelled requests are figures here
     setup_test_environment()
-    run(repeat=args.repeat, baseline_repeat=args.baseline_repeat, only=args.only)
+    run(
+        repeat=args.repeat,
+        baseline_repeat=args.baseline_repeat,
+        only=args.only,
+        budget=args.budget,
+        slow=args.slow,
+        cap=args.cap,
+    )
     return 0
 
 
