@@ -222,7 +222,10 @@ class UnitDailyCount(models.Model):
     ``orgs.UnitClosure``. Kept up to date by ``assessment.rollups`` (deltas of changed facts;
     ``rollup_days`` rebuilds whole days); only non-zero values are stored."""
 
-    unit = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="daily_counts")
+    # indexed by the composite indexes below (unit first), not by a single-column one
+    unit = models.ForeignKey(
+        "orgs.Unit", on_delete=models.PROTECT, related_name="daily_counts", db_index=False
+    )
     day = models.DateField()
     item = models.ForeignKey("catalog.CatalogItem", on_delete=models.PROTECT, null=True, related_name="+")
     channel = models.CharField(max_length=20)
@@ -245,7 +248,11 @@ class UnitDailyCount(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["day", "metric"], name="unit_daily_count_day_metric"),
+            # widgets ask for a few metrics over a range of days, per unit of a subtree (through the
+            # closure table) or over every unit: equalities first, then the range of days
+            models.Index(fields=["unit", "metric", "day"], name="unit_daily_count_unit_metric"),
+            models.Index(fields=["metric", "day", "unit"], name="unit_daily_count_metric_day"),
+            # the incremental update reads the cells of some units on one day
             models.Index(fields=["unit", "day"], name="unit_daily_count_unit_day"),
         ]
 
