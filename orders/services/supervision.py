@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from core.workcalendar import WORKING_DAYS, WorkCalendar, load_calendar
@@ -280,9 +281,28 @@ class _Due:
     top_lead: bool = False
 
 
+def _unwarned(qs: Any, *, now: dt.datetime, level_filter: dict[str, Any], column: str, yellow_due: Q) -> Any:
+    """``qs`` narrowed to the deadlines that still need a warning now: past the deadline without
+    both warnings for this deadline (``due_at``) on record, or without the yellow one while it may be
+    due. Already-warned deadlines never take the places of the ``limit``, so a deadline that needs
+    a warning is never starved by old ones (a moved deadline has a new ``due_at`` and is warned
+    again)."""
+
+    def warned(level: str) -> Exists:
+        return Exists(DeadlineWarning.objects.filter(level=level, due_at=OuterRef(column), **level_filter))
+
+    overdue = Q(**{f"{column}__lte": now})
+    return qs.filter(
+        (overdue & (~warned(WarningLevel.RED) | ~warned(WarningLevel.YELLOW)))
+        | (yellow_due & ~warned(WarningLevel.YELLOW))
+    )
+
+
 def _candidates(now: dt.datetime, limit: int) -> list[_Due]:
-    """Deadlines within the horizon (the partial indexes make each of these an index range scan)."""
+    """Deadlines within the horizon that still need a warning (``_unwarned``), soonest first; the
+    partial indexes make each of these an index range scan."""
     horizon = now + _horizon()
+    hours = yellow_hours()
     open_states = sorted(OPEN)
     found: list[_Due] = []
     base = Assignment.objects.filter(paused_at__isnull=True, order__status__in=open_states)
@@ -296,8 +316,16 @@ def _candidates(now: dt.datetime, limit: int) -> list[_Due]:
         (DeadlineKind.REPLY, "reply_by", base.filter(status=AssignmentStatus.ACCEPTED)),
     ]
     for kind, column, qs in specs:
+        # with a fixed number of hours the yellow instant is a plain bound on the column
+        yellow_due = Q(**{f"{column}__lte": now + dt.timedelta(hours=hours)}) if hours is not None else Q()
         rows = (
-            qs.filter(**{f"{column}__isnull": False, f"{column}__lte": horizon})
+            _unwarned(
+                qs.filter(**{f"{column}__isnull": False, f"{column}__lte": horizon}),
+                now=now,
+                level_filter={"assignment_id": OuterRef("pk"), "kind": kind},
+                column=column,
+                yellow_due=yellow_due,
+            )
             .order_by(column, "pk")
             .values_list("pk", "order_id", "unit_id", column, "dispatched_at", "role", "parent_id")[:limit]
         )
@@ -314,8 +342,14 @@ def _candidates(now: dt.datetime, limit: int) -> list[_Due]:
                 )
             )
     sup = (
-        Supervision.objects.filter(
-            status=SupervisionStatus.OPEN, due_at__lte=horizon, order__status__in=open_states
+        _unwarned(
+            Supervision.objects.filter(
+                status=SupervisionStatus.OPEN, due_at__lte=horizon, order__status__in=open_states
+            ),
+            now=now,
+            level_filter={"supervision_id": OuterRef("pk")},
+            column="due_at",
+            yellow_due=Q(due_at__lte=now + dt.timedelta(hours=hours)) if hours is not None else Q(),
         )
         .order_by("due_at", "pk")
         .values_list("pk", "order_id", "unit_id", "due_at", "created_at")[:limit]
@@ -332,6 +366,40 @@ def _candidates(now: dt.datetime, limit: int) -> list[_Due]:
             )
         )
     return found
+
+
+def _escalation_candidates(now: dt.datetime, limit: int) -> list[_Due]:
+    """Top leads whose reply-by is overdue by ``escalate_after()`` on orders in progress (their
+    warnings are on record long before, so they are not among ``_candidates``)."""
+    after = escalate_after()
+    if after is None:
+        return []
+    rows = (
+        Assignment.objects.filter(
+            status=AssignmentStatus.ACCEPTED,
+            role=AssignmentRole.LEAD,
+            parent__isnull=True,
+            paused_at__isnull=True,
+            reply_by__isnull=False,
+            reply_by__lte=now - after,
+            order__status=OrderStatus.IN_PROGRESS,
+        )
+        .order_by("reply_by", "pk")
+        .values_list("pk", "order_id", "unit_id", "reply_by", "dispatched_at")[:limit]
+    )
+    return [
+        _Due(
+            order_id=order_id,
+            kind=DeadlineKind.REPLY,
+            due_at=due,
+            start=start,
+            assignment_id=pk,
+            unit_id=unit_id,
+            top_lead=True,
+        )
+        for pk, order_id, unit_id, due, start in rows
+        if due is not None  # excluded by the query; narrows the type
+    ]
 
 
 def _existing(due: list[_Due]) -> set[tuple[str, int, str, str, dt.datetime]]:
@@ -476,6 +544,7 @@ def deadline_sweep(*, now: dt.datetime, limit: int = 5000) -> SweepResult:
                 continue
             result.warnings += int(recorded)
             result.urged += int(urged)
+    for d in _escalation_candidates(now, limit):
         try:
             if _maybe_escalate(d, now=now):
                 result.escalated += 1

@@ -175,3 +175,24 @@ def test_a_warning_does_not_make_an_open_copy_of_the_order_stale(cast, order, no
     assert services.deadline_sweep(now=at(9, 29, 9)).warnings == 2
     services.order_accept(order=opened, actor=cast.district_handler, now=at(9, 29, 10))
     assert opened.status == OrderStatus.IN_PROGRESS
+
+
+def test_old_warned_deadlines_do_not_starve_a_fresh_one_under_the_limit(cast, now):
+    """More overdue, fully warned deadlines than the limit come first by deadline; the fresh one
+    behind them is still warned (they are not candidates any more)."""
+    old = [make_order(actor=cast.agent, now=now, grid=cast.tree.grid, item=cast.item) for _ in range(3)]
+    for o in old:
+        walk_to(o, OrderStatus.AWAITING_ACCEPTANCE, cast, now)
+    assert services.deadline_sweep(now=at(9, 29, 9)).warnings == 6  # yellow and red for each
+    later = at(10, 9, 9)
+    fresh = make_order(actor=cast.agent, now=later, grid=cast.tree.grid, item=cast.item)
+    walk_to(fresh, OrderStatus.AWAITING_ACCEPTANCE, cast, later)
+    accept_by = Assignment.objects.get(order=fresh).accept_by
+    assert accept_by > max(Assignment.objects.filter(order__in=old).values_list("accept_by", flat=True))
+    result = services.deadline_sweep(now=accept_by + dt.timedelta(minutes=5), limit=2)
+    assert result.warnings == 2
+    assert warnings_of(fresh) == [
+        (DeadlineKind.ACCEPT, WarningLevel.RED),
+        (DeadlineKind.ACCEPT, WarningLevel.YELLOW),
+    ]
+    assert DeadlineWarning.objects.filter(order__in=old).count() == 6  # nothing recorded twice
