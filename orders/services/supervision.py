@@ -369,8 +369,10 @@ def _candidates(now: dt.datetime, limit: int) -> list[_Due]:
 
 
 def _escalation_candidates(now: dt.datetime, limit: int) -> list[_Due]:
-    """Top leads whose reply-by is overdue by ``escalate_after()`` on orders in progress (their
-    warnings are on record long before, so they are not among ``_candidates``)."""
+    """Top leads whose reply-by is overdue by ``escalate_after()`` on orders in progress that can
+    go one level up (their warnings are on record long before, so they are not among
+    ``_candidates``). An order whose dispatch unit has no parent (the city) cannot escalate and is
+    not locked every sweep for nothing; an escalated order's lead is cancelled, so it drops out."""
     after = escalate_after()
     if after is None:
         return []
@@ -383,6 +385,7 @@ def _escalation_candidates(now: dt.datetime, limit: int) -> list[_Due]:
             reply_by__isnull=False,
             reply_by__lte=now - after,
             order__status=OrderStatus.IN_PROGRESS,
+            order__dispatch_unit__parent__isnull=False,
         )
         .order_by("reply_by", "pk")
         .values_list("pk", "order_id", "unit_id", "reply_by", "dispatched_at")[:limit]

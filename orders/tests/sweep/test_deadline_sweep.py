@@ -196,3 +196,33 @@ def test_old_warned_deadlines_do_not_starve_a_fresh_one_under_the_limit(cast, no
         (DeadlineKind.ACCEPT, WarningLevel.YELLOW),
     ]
     assert DeadlineWarning.objects.filter(order__in=old).count() == 6  # nothing recorded twice
+
+
+def test_orders_that_cannot_escalate_are_not_locked_every_sweep(cast, order, now, settings, monkeypatch):
+    """An overdue order dispatched at the city has no level above it: the sweep does not lock and
+    re-check it; one dispatched at the district is still escalated, once."""
+    from orders.services import supervision
+
+    settings.ORDERS_ESCALATE_OVERDUE_HOURS = 24
+    walk_to(order, OrderStatus.IN_PROGRESS, cast, now)  # dispatched at the city (the root)
+    assert order.dispatch_unit == cast.tree.city
+    district = make_order(
+        actor=cast.agent, now=now, grid=cast.tree.grid, item=cast.item, dispatch_unit=cast.tree.district
+    )
+    walk_to(district, OrderStatus.IN_PROGRESS, cast, now)
+    checked = []
+    real = supervision._maybe_escalate
+
+    def spy(d, *, now):
+        checked.append(d.order_id)
+        return real(d, now=now)
+
+    monkeypatch.setattr(supervision, "_maybe_escalate", spy)
+    result = services.deadline_sweep(now=at(10, 20))
+    assert result.escalated == 1 and checked == [district.pk]
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_PROGRESS
+    assert not OrderEvent.objects.filter(order=order, type=EventType.ESCALATED).exists()
+    checked.clear()
+    assert services.deadline_sweep(now=at(10, 21)).escalated == 0
+    assert checked == []  # the escalated order's lead is cancelled; the city's order is skipped
