@@ -4,6 +4,7 @@ else; the object fetch answers read and write together."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -131,3 +132,15 @@ def test_the_timeline_is_in_order_with_who_and_where(cast, delegated, django_ass
         ]
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0][1] == "agent"
+
+
+def test_the_assignment_arm_is_a_correlated_exists_per_order(cast, delegated):
+    """Under the OR of the two axes, ``pk IN (SELECT order_id FROM orders_assignment ...)`` is not
+    a semi-join on PostgreSQL: it is re-run over every assignment in scope per candidate order
+    (bench_findings §2, 27.8 s for a queue at 1M orders). The arm must probe the order's own
+    assignments (a correlated EXISTS) — and still admit what it admitted before."""
+    sql = str(orders_visible_to(cast.community_handler).query)
+    assert re.search(r'EXISTS\s*\(SELECT .*FROM "orders_assignment"', sql)
+    assert not re.search(r'"orders_order"\."id" IN \(SELECT \S*"order_id" FROM "orders_assignment"', sql)
+    assert re.search(r'"order_id" = \(?"orders_order"\."id"\)?', sql)  # correlated on the order
+    assert visible(cast.community_handler) == {delegated.pk}  # seen through the assignment alone
