@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
 from catalog.models import CatalogItem, ResponsibilityRule
 from orders import permissions
-from orders.choices import ASSIGNMENT_ACTIVE, OPEN, AssignmentStatus, OrderStatus, ReplyStatus, RequestStatus
+from orders.choices import ASSIGNMENT_ACTIVE, AssignmentStatus, OrderStatus, ReplyStatus, RequestStatus
 from orders.models import Assignment, ExtensionRequest, Order, Reply, SuspensionRequest
 from orders.selectors import QUEUE_SELECT, order_duplicate_candidates, orders_visible_to
 from orders.services.supervision import yellow_at
@@ -48,6 +48,8 @@ OUTLINE_CACHE_KEY = "workbench:territory-outline:v1"
 OUTLINE_CACHE_SECONDS = 3600
 # The board looks this far ahead for deadlines whose yellow mark may already be passed.
 BOARD_LOOKAHEAD = dt.timedelta(days=7)
+# At most this many replied assignments below a unit are looked at for its review list.
+REVIEW_SCAN = 500
 # Delegation reaches this far down (a street → its communities and their grids).
 DELEGATE_DEPTH = 2
 
@@ -257,35 +259,112 @@ class Decision:
     unit: Unit
 
 
-def pending_decisions(actor: Any, *, limit: int = 50) -> list[Decision]:
+def pending_decisions(
+    actor: Any, *, limit: int = 50, as_dispatcher: bool = True, as_parent: bool = True
+) -> list[Decision]:
     """Extension and suspension requests ``actor`` decides: as a dispatcher of the order's
     dispatch level (top lead's and assists' extensions, every suspension), or as the parent unit
-    of a delegated child (its extension). Two queries."""
+    of a delegated child (its extension). Pending requests are few, so they are found first and
+    then kept only where ``orders_visible_to`` holds their order. Four queries."""
     dispatch_levels = holding_subtree_ids(actor, permissions.DISPATCH_ROLES)
-    own_units = Membership.objects.filter(
-        user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
-    ).values("unit_id")
-    visible = orders_visible_to(actor).values("pk")
-    extensions = (
-        ExtensionRequest.objects.filter(status=RequestStatus.PENDING, order_id__in=visible)
-        .filter(
-            Q(assignment__parent__isnull=True, order__dispatch_unit_id__in=dispatch_levels)
-            | Q(assignment__parent__unit_id__in=own_units)
-        )
-        .select_related("assignment__unit", *(f"order__{name}" for name in QUEUE_SELECT), "order")
-        .order_by("created_at", "pk")[:limit]
-    )
-    suspensions = (
-        SuspensionRequest.objects.filter(
-            status=RequestStatus.PENDING, order_id__in=visible, order__dispatch_unit_id__in=dispatch_levels
-        )
-        .select_related("assignment__unit", *(f"order__{name}" for name in QUEUE_SELECT), "order")
-        .order_by("created_at", "pk")[:limit]
-    )
-    rows: list[Decision] = [Decision("extension", x, x.order, x.assignment.unit) for x in extensions]
-    rows += [Decision("suspension", s, s.order, s.assignment.unit) for s in suspensions]
+    related = ("assignment__unit", "order", *(f"order__{name}" for name in QUEUE_SELECT))
+    pending = ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
+    extensions: list[ExtensionRequest] = []
+    suspensions: list[SuspensionRequest] = []
+    # Separate queries rather than one with an OR across joins (which plans badly on a big
+    # city); each lists ids first and loads the rows of the first ``limit``.
+    if as_dispatcher:
+        levels = set(dispatch_levels.values_list("descendant_id", flat=True))
+        if levels:
+            extensions += _first_requests(
+                pending.filter(assignment__parent__isnull=True), levels, limit, related
+            )
+            suspensions += _first_requests(
+                SuspensionRequest.objects.filter(status=RequestStatus.PENDING), levels, limit, related
+            )
+    if as_parent:
+        wanted = _child_extension_ids(actor, pending, limit)
+        found = ExtensionRequest.objects.select_related(*related).in_bulk(wanted)
+        extensions += [found[pk] for pk in wanted]
+    visible = _visible_ids(actor, {x.order_id for x in extensions} | {x.order_id for x in suspensions})
+    rows: list[Decision] = [
+        Decision("extension", x, x.order, x.assignment.unit) for x in extensions if x.order_id in visible
+    ]
+    rows += [
+        Decision("suspension", x, x.order, x.assignment.unit) for x in suspensions if x.order_id in visible
+    ]
     rows.sort(key=lambda d: (d.request.created_at, d.request.pk))
     return rows
+
+
+def pending_decisions_count(
+    actor: Any, *, as_dispatcher: bool = True, as_parent: bool = True, cap: int = 99
+) -> int:
+    """How many requests ``pending_decisions`` would list, counting no further than ``cap + 1``
+    per kind (for a tab's badge; the list itself is read only on its own tab)."""
+    total = 0
+    pending = ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
+    if as_dispatcher:
+        levels = holding_subtree_ids(actor, permissions.DISPATCH_ROLES)
+        total += (
+            pending.filter(assignment__parent__isnull=True, order__dispatch_unit_id__in=levels)
+            .order_by()[: cap + 1]
+            .count()
+        )
+        total += (
+            SuspensionRequest.objects.filter(status=RequestStatus.PENDING, order__dispatch_unit_id__in=levels)
+            .order_by()[: cap + 1]
+            .count()
+        )
+    if as_parent:
+        total += min(len(_child_extension_ids(actor, pending, cap + 1)), cap + 1)
+    return total
+
+
+def _child_extension_ids(actor: Any, pending: QuerySet[ExtensionRequest], limit: int) -> list[int]:
+    """The oldest ``limit`` pending extension requests of delegated children of the actor's
+    units (few: listed with their parent's unit, chosen here)."""
+    units = set(_handling_units(actor).values_list("unit_id", flat=True))
+    listed = pending.filter(assignment__parent__isnull=False).order_by("created_at", "pk")
+    return [pk for pk, unit in listed.values_list("pk", "assignment__parent__unit_id") if unit in units][
+        :limit
+    ]
+
+
+def review_count(actor: Any, *, cap: int = 99) -> int:
+    """How many replies ``reviewable_replies`` would list (capped), from the assignments alone."""
+    children, assists = _replied_below(actor)
+    return int(children.order_by()[: cap + 1].count()) + int(assists.order_by()[: cap + 1].count())
+
+
+def _replied_below(actor: Any) -> tuple[QuerySet[Assignment], QuerySet[Assignment]]:
+    """Replied assignments the actor's units review: delegated children of their accepted
+    assignments, and assisting units of the orders they lead."""
+    units = _handling_units(actor)
+    accepted = Assignment.objects.filter(unit_id__in=units, status=AssignmentStatus.ACCEPTED)
+    children = Assignment.objects.filter(parent_id__in=accepted.values("pk"), status=AssignmentStatus.REPLIED)
+    assists = Assignment.objects.filter(
+        order_id__in=accepted.filter(role="lead", parent__isnull=True).values("order_id"),
+        role="assist",
+        parent__isnull=True,
+        status=AssignmentStatus.REPLIED,
+    )
+    return children, assists
+
+
+def _first_requests(rows: QuerySet[Any], levels: set[int], limit: int, related: Sequence[str]) -> list[Any]:
+    """The oldest ``limit`` pending requests of orders dispatched at one of ``levels``."""
+    listed = rows.order_by("created_at", "pk").values_list("pk", "order__dispatch_unit_id")
+    wanted = [pk for pk, level in listed if level in levels][:limit]
+    found = rows.model.objects.select_related(*related).in_bulk(wanted)
+    return [found[pk] for pk in wanted]
+
+
+def _visible_ids(actor: Any, order_ids: set[int]) -> set[int]:
+    """Which of a few orders ``actor`` may see (one query; none for an empty set)."""
+    if not order_ids:
+        return set()
+    return set(orders_visible_to(actor).filter(pk__in=list(order_ids)).values_list("pk", flat=True))
 
 
 # --- the handler --------------------------------------------------------------------------------
@@ -330,41 +409,90 @@ INBOX_TABS: dict[str, list[str]] = {
 }
 
 
-def inbox_orders(actor: Any, tab: str) -> QuerySet[Order]:
-    """The handler's queue: orders with an active assignment at one of their units in the
-    tab's assignment states (to accept, being handled, answered and waiting above), soonest
-    deadline first (``orders.selectors.order_list_for_queue``, queue "mine")."""
-    from orders.selectors import order_list_for_queue
-
-    units = Membership.objects.filter(
+def _handling_units(actor: Any) -> QuerySet[Membership, Any]:
+    return Membership.objects.filter(
         user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
     ).values("unit_id")
-    return order_list_for_queue(actor, queue="mine", ordering="due").filter(
-        pk__in=Assignment.objects.filter(unit_id__in=units, status__in=INBOX_TABS[tab]).values("order_id")
+
+
+# The deadline each inbox tab is ordered by: the unit's own clock.
+INBOX_ORDER: dict[str, Any] = {
+    "pending": F("accept_by").asc(nulls_last=True),
+    "working": F("reply_by").asc(nulls_last=True),
+    "replied": F("replied_at").desc(nulls_last=True),
+}
+
+
+def inbox_assignments(actor: Any, tab: str) -> QuerySet[Assignment]:
+    """The handler's queue, narrowed by its own indexed predicate: the active assignments in the
+    tab's states (to accept, being handled, answered and waiting above) at units where the actor
+    handles, ordered by the unit's own deadline; the orders shown are checked against
+    ``orders_visible_to`` (``visible_page``)."""
+    return Assignment.objects.filter(unit_id__in=_handling_units(actor), status__in=INBOX_TABS[tab]).order_by(
+        INBOX_ORDER[tab], "pk"
     )
+
+
+def dispatch_orders(actor: Any, status: str) -> QuerySet[Order]:
+    """The dispatcher's queue in one state: orders waiting at a dispatch level in the actor's
+    dispatcher subtree (the hot partial index on dispatch unit, status and creation time), newest
+    first — ``order_list_for_queue(queue="dispatch")`` without the scope's OR, which these rows
+    meet by construction (the holding axis admits every order at a desk's dispatch level)."""
+    return Order.objects.filter(
+        dispatch_unit_id__in=holding_subtree_ids(actor, permissions.DISPATCH_ROLES), status=status
+    ).order_by("-created_at", "-pk")
+
+
+def callback_orders(actor: Any) -> QuerySet[Order]:
+    """Orders awaiting a callback at a dispatch level in the actor's callback subtree (narrowed
+    like ``dispatch_orders``), newest first."""
+    return Order.objects.filter(
+        dispatch_unit_id__in=holding_subtree_ids(actor, permissions.CALLBACK_ROLES),
+        status=OrderStatus.AWAITING_CALLBACK,
+    ).order_by("-created_at", "-pk")
+
+
+def visible_page(
+    actor: Any, base: QuerySet[Any], *, number: int, per_page: int, field: str = "pk"
+) -> tuple[list[Order], bool]:
+    """One page of a narrowed queue (orders, or rows naming orders in ``field``): the page's
+    order ids (one more, to know whether a next page exists), the scope check
+    ``orders_visible_to`` on just those ids, and the orders with their units. Three small
+    queries however big the city: a ``COUNT`` or an ``OR`` of scope subqueries over a million
+    orders is what makes a queue slow, not a page of twenty."""
+    start = (number - 1) * per_page
+    ids: list[int] = []
+    for pk in base.values_list(field, flat=True)[start : start + 2 * per_page + 2]:
+        if pk not in ids:
+            ids.append(pk)
+        if len(ids) > per_page:
+            break
+    has_next = len(ids) > per_page
+    ids = ids[:per_page]
+    visible = _visible_ids(actor, set(ids))
+    found = Order.objects.select_related(*QUEUE_SELECT).in_bulk([pk for pk in ids if pk in visible])
+    return [found[pk] for pk in ids if pk in found], has_next
 
 
 def reviewable_replies(actor: Any, *, limit: int = 50) -> list[Reply]:
     """Replies of delegated children (and of assisting units) waiting for the review of a unit
-    where ``actor`` handles. Top leads' replies are the dispatcher's (the dispatch queue)."""
-    units = Membership.objects.filter(
-        user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
-    ).values("unit_id")
-    return list(
-        Reply.objects.filter(
-            status=ReplyStatus.PENDING_REVIEW, order_id__in=orders_visible_to(actor).values("pk")
-        )
-        .filter(
-            Q(assignment__parent__unit_id__in=units)
-            | Q(
-                assignment__role="assist",
-                assignment__parent__isnull=True,
-                order__lead_unit_id__in=units,
-            )
-        )
-        .select_related("assignment__unit", "order", *(f"order__{name}" for name in QUEUE_SELECT))
-        .order_by("created_at", "pk")[:limit]
+    where ``actor`` handles. Top leads' replies are the dispatcher's (the dispatch queue). Found
+    through the assignments (the unit's accepted ones, their replied children; replied assists
+    of orders the unit leads), then kept where ``orders_visible_to`` holds their order."""
+    children, assists = _replied_below(actor)
+    related = ("assignment__unit", "order", *(f"order__{name}" for name in QUEUE_SELECT))
+    pending = Reply.objects.filter(status=ReplyStatus.PENDING_REVIEW).select_related(*related)
+    # The replied assignments are few: listed first, their replies then found by the index.
+    replied = list(children.values_list("pk", flat=True)[:REVIEW_SCAN]) + list(
+        assists.values_list("pk", flat=True)[:REVIEW_SCAN]
     )
+    rows = (
+        list(pending.filter(assignment_id__in=replied).order_by("created_at", "pk")[:limit])
+        if replied
+        else []
+    )
+    visible = _visible_ids(actor, {r.order_id for r in rows})
+    return [r for r in rows if r.order_id in visible]
 
 
 # --- the supervisor board ------------------------------------------------------------------------
@@ -378,32 +506,53 @@ class UnitDeadlines:
     rows: list[Assignment] = field(default_factory=list)
 
 
+BOARD_BATCH = 500
+BOARD_BATCHES = 20
+
+
+def _due_candidates(actor: Any, rows: QuerySet[Assignment], want: int) -> list[int]:
+    """Ids of ``rows`` (already ordered by their deadline) whose order ``actor`` may see: taken
+    in batches, each checked against ``orders_visible_to``, until ``want`` are found."""
+    kept: list[int] = []
+    for batch in range(BOARD_BATCHES):
+        chunk = list(rows.values_list("pk", "order_id")[batch * BOARD_BATCH : (batch + 1) * BOARD_BATCH])
+        if not chunk:
+            break
+        visible = _visible_ids(actor, {order_id for _pk, order_id in chunk})
+        kept += [pk for pk, order_id in chunk if order_id in visible]
+        if len(kept) >= want or len(chunk) < BOARD_BATCH:
+            break
+    return kept[:want]
+
+
 def deadline_board(
     actor: Any, *, now: dt.datetime, horizon: dt.timedelta, limit: int = 200
 ) -> list[UnitDeadlines]:
-    """Active assignments (pending or accepted, clock running) of visible open orders whose next
-    deadline is past (red) or near (yellow: the deadline sweep's yellow mark is passed, or the
-    deadline is within ``horizon``), grouped by unit, the most overdue units first.
+    """Active assignments (pending or accepted, clock running) whose next deadline is past (red)
+    or near (yellow: the deadline sweep's yellow mark is passed, or the deadline is within
+    ``horizon``), of orders ``actor`` may see, grouped by unit, the most overdue units first.
 
-    Each assignment gets ``kind`` ("accept" or "reply"), ``due``, ``level`` and ``yellow_mark``.
-    One query for the rows (units, orders and their grids joined)."""
+    The candidates come from the deadline sweep's own partial indexes (pending by accept-by,
+    accepted by reply-by), soonest first, and are checked against ``orders_visible_to`` in
+    batches. Each row gets ``kind`` ("accept" or "reply"), ``due``, ``level`` and ``yellow_mark``."""
     lookahead = now + max(horizon, BOARD_LOOKAHEAD)
+    running = Assignment.objects.filter(paused_at__isnull=True)
+    pending = running.filter(status=AssignmentStatus.PENDING, accept_by__lte=lookahead).order_by(
+        "accept_by", "pk"
+    )
+    accepted = running.filter(status=AssignmentStatus.ACCEPTED, reply_by__lte=lookahead).order_by(
+        "reply_by", "pk"
+    )
+    ids = _due_candidates(actor, pending, limit) + _due_candidates(actor, accepted, limit)
     rows = list(
-        Assignment.objects.filter(
-            order_id__in=orders_visible_to(actor).filter(status__in=sorted(OPEN)).values("pk"),
-            paused_at__isnull=True,
+        Assignment.objects.filter(pk__in=ids).select_related(
+            "unit", "order__item", "order__grid", "order__holder_unit"
         )
-        .filter(
-            Q(status=AssignmentStatus.PENDING, accept_by__lte=lookahead)
-            | Q(status=AssignmentStatus.ACCEPTED, reply_by__lte=lookahead)
-        )
-        .select_related("unit", "order__item", "order__grid", "order__holder_unit")
-        .order_by(F("reply_by").asc(nulls_last=True), "pk")[:limit]
     )
     groups: dict[int, UnitDeadlines] = {}
     for a in rows:
-        pending = a.status == AssignmentStatus.PENDING
-        due = a.accept_by if pending else a.reply_by
+        pending_row = a.status == AssignmentStatus.PENDING
+        due = a.accept_by if pending_row else a.reply_by
         if due is None:
             continue
         mark = yellow_at(a.dispatched_at, due)
@@ -413,7 +562,7 @@ def deadline_board(
             level = "yellow"
         else:
             continue
-        a.kind = "accept" if pending else "reply"  # type: ignore[attr-defined]
+        a.kind = "accept" if pending_row else "reply"  # type: ignore[attr-defined]
         a.due = due  # type: ignore[attr-defined]
         a.level = level  # type: ignore[attr-defined]
         a.yellow_mark = mark  # type: ignore[attr-defined]
@@ -483,25 +632,29 @@ def grid_feature(grid: Unit | None, *, highlight: bool = False) -> dict[str, Any
 # --- small helpers for the queues ------------------------------------------------------------
 
 
-def count_by_status(qs: QuerySet[Order]) -> dict[str, int]:
-    """``{status: n}`` of a queue (one grouped query)."""
-    return {row["status"]: int(row["n"]) for row in qs.order_by().values("status").annotate(n=Count("pk"))}
-
-
 def merged_awaiting_callback(actor: Any, *, limit: int = 50) -> list[Order]:
     """Merged duplicates whose parent has its answer and whose own resident has not been called
-    back yet: the callback agent calls them too (``order_callback_merged``)."""
-    return list(
-        orders_visible_to(actor)
-        .filter(
+    back yet: the callback agent calls them too (``order_callback_merged``). Narrowed by the
+    callback level first, those already called back dropped, then checked against
+    ``orders_visible_to``."""
+    from orders.models import Callback
+
+    candidates = list(
+        Order.objects.filter(
             status=OrderStatus.MERGED,
-            parent__status__in=[OrderStatus.AWAITING_CALLBACK, OrderStatus.CLOSED],
             dispatch_unit_id__in=holding_subtree_ids(actor, permissions.CALLBACK_ROLES),
-            callbacks__isnull=True,
+            parent__status__in=[OrderStatus.AWAITING_CALLBACK, OrderStatus.CLOSED],
         )
-        .select_related(*QUEUE_SELECT, "parent")
-        .order_by("created_at", "pk")[:limit]
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[: limit * 4]
     )
+    called = set(Callback.objects.filter(order_id__in=candidates).values_list("order_id", flat=True))
+    wanted = [pk for pk in candidates if pk not in called][:limit]
+    visible = _visible_ids(actor, set(wanted))
+    found = Order.objects.select_related(*QUEUE_SELECT, "parent").in_bulk(
+        [pk for pk in wanted if pk in visible]
+    )
+    return [found[pk] for pk in wanted if pk in found]
 
 
 __all__ = [
@@ -510,7 +663,6 @@ __all__ = [
     "address_suggestions",
     "call_orders",
     "caller_history",
-    "count_by_status",
     "deadline_board",
     "delegate_targets",
     "grid_feature",

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from orders.models import Notification
 from orders.notifications import notification_mark_read
 from orders.selectors import inbox_for
-from workbench.views.common import clock, paginate
+from workbench.views.common import capped_count, clock, paginate
 
 
 @require_GET
@@ -22,7 +22,7 @@ from workbench.views.common import clock, paginate
 def inbox(request: HttpRequest) -> HttpResponse:
     unread_only = request.GET.get("show") == "unread"
     page = paginate(inbox_for(request.user, unread_only=unread_only), request)
-    unread = inbox_for(request.user, unread_only=True).count()
+    unread = capped_count(inbox_for(request.user, unread_only=True))
     return render(
         request,
         "workbench/notifications.html",

@@ -1,7 +1,10 @@
 """The queues: the dispatcher's desk, the handler's inbox, the callback queue, the supervisor
-board and the order search. Lists come from ``orders.selectors.order_list_for_queue`` (always
-within ``orders_visible_to``) and a page costs the same number of queries however many rows it
-shows (pinned in the tests). Filters are a GET form; htmx swaps only the list."""
+board and the order search. Every row shown is within ``orders_visible_to``: the order search
+comes from ``orders.selectors.order_list_for_queue``; the desks narrow first by their own indexed
+predicate (``workbench.selectors.dispatch_orders`` …) and check the page's rows against the scope
+(``visible_page``), which keeps a city of a million orders fast. A page costs the same number of
+queries however many rows it shows (pinned in the tests). Filters are a GET form; htmx swaps
+only the list; counts stop at 99 ("99+")."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from orgs.selectors import holding_subtree_ids
 from workbench import selectors
 from workbench.forms import UrgeForm
 from workbench.services import orders_batch_dispatch
-from workbench.views.common import clock, is_htmx, paginate, show_error
+from workbench.views.common import capped_count, clock, is_htmx, paginate, paginate_visible, show_error
 
 L = gettext_lazy
 DEADLINES = [
@@ -158,14 +161,16 @@ def dispatch_queue(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "dispatch")
     if tab not in {t[0] for t in DISPATCH_TABS}:
         tab = "dispatch"
-    base = order_list_for_queue(actor, queue="dispatch")
-    counts = selectors.count_by_status(base)
-    decisions = selectors.pending_decisions(actor)
+    # The requests are listed on their own tab only; elsewhere their badge is a capped count.
+    decisions = selectors.pending_decisions(actor, as_parent=False) if tab == "requests" else []
+    requests = (
+        len(decisions) if tab == "requests" else selectors.pending_decisions_count(actor, as_parent=False)
+    )
     tabs = [
         {
             "key": key,
             "label": label,
-            "count": len(decisions) if status is None else counts.get(status, 0),
+            "count": requests if status is None else capped_count(selectors.dispatch_orders(actor, status)),
             "url": _querystring(request, tab=key),
         }
         for key, label, status in DISPATCH_TABS
@@ -182,7 +187,10 @@ def dispatch_queue(request: HttpRequest) -> HttpResponse:
         status = next(s for k, _l, s in DISPATCH_TABS if k == tab)
         values = filters.values()
         values.pop("status", None)
-        page = paginate(_filtered(actor, values, now, queue="dispatch", status=status), request)
+        assert status is not None
+        page = paginate_visible(
+            actor, _narrow(selectors.dispatch_orders(actor, status), values, now), request
+        )
         rows = list(page.object_list)
         leads = selectors.suggested_leads(rows) if tab == "dispatch" else {}
         for order in rows:
@@ -268,10 +276,19 @@ def handler_inbox(request: HttpRequest) -> HttpResponse:
     if tab not in {t[0] for t in INBOX_TABS}:
         tab = "pending"
     units = selectors.handling_unit_ids(actor)
-    replies = selectors.reviewable_replies(actor)
-    decisions = [d for d in selectors.pending_decisions(actor) if d.request.assignment.parent_id is not None]
-    counts = {key: selectors.inbox_orders(actor, key).count() for key in ("pending", "working", "replied")}
-    counts["review"] = len(replies) + len(decisions)
+    # Replies and requests from below are listed on their own tab only; elsewhere their badge
+    # is a capped count.
+    replies = selectors.reviewable_replies(actor) if tab == "review" else []
+    decisions = selectors.pending_decisions(actor, as_dispatcher=False) if tab == "review" else []
+    counts = {
+        key: capped_count(selectors.inbox_assignments(actor, key))
+        for key in ("pending", "working", "replied")
+    }
+    counts["review"] = (
+        len(replies) + len(decisions)
+        if tab == "review"
+        else selectors.review_count(actor) + selectors.pending_decisions_count(actor, as_dispatcher=False)
+    )
     tabs = [
         {"key": k, "label": label, "count": counts[k], "url": _querystring(request, tab=k)}
         for k, label in INBOX_TABS
@@ -288,9 +305,8 @@ def handler_inbox(request: HttpRequest) -> HttpResponse:
     if tab != "review":
         values = filters.values()
         values.pop("status", None)
-        qs = selectors.inbox_orders(actor, tab)
-        qs = _narrow(qs, values, now)
-        page = paginate(qs, request)
+        base = _narrow(selectors.inbox_assignments(actor, tab), values, now, prefix="order__")
+        page = paginate_visible(actor, base, request, field="order_id")
         rows = list(page.object_list)
         selectors.with_my_assignments(rows, units)
         context.update(page=page, rows=rows)
@@ -300,25 +316,26 @@ def handler_inbox(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _narrow(qs: QuerySet[Order], values: dict[str, Any], now: dt.datetime) -> QuerySet[Order]:
-    """The filters on an already scoped queue (the inbox's)."""
+def _narrow(qs: QuerySet[Any], values: dict[str, Any], now: dt.datetime, prefix: str = "") -> QuerySet[Any]:
+    """The filters on a narrowed queue (of orders, or of rows whose ``prefix`` leads to the order)."""
     from orgs.selectors import unit_subtree_ids
 
+    f = prefix
     if values.get("urgency"):
-        qs = qs.filter(urgency=values["urgency"])
+        qs = qs.filter(**{f"{f}urgency": values["urgency"]})
     if values.get("channel"):
-        qs = qs.filter(channel=values["channel"])
+        qs = qs.filter(**{f"{f}channel": values["channel"]})
     if values.get("item"):
-        qs = qs.filter(item=values["item"])
+        qs = qs.filter(**{f"{f}item": values["item"]})
     if values.get("area"):
-        qs = qs.filter(grid_id__in=unit_subtree_ids(values["area"]))
+        qs = qs.filter(**{f"{f}grid_id__in": unit_subtree_ids(values["area"])})
     deadline = values.get("deadline")
     if deadline == "overdue":
-        qs = qs.filter(due_at__lt=now)
+        qs = qs.filter(**{f"{f}due_at__lt": now})
     elif deadline == "24h":
-        qs = qs.filter(due_at__gte=now, due_at__lt=now + dt.timedelta(hours=24))
+        qs = qs.filter(**{f"{f}due_at__gte": now, f"{f}due_at__lt": now + dt.timedelta(hours=24)})
     elif deadline == "3d":
-        qs = qs.filter(due_at__gte=now, due_at__lt=now + dt.timedelta(days=3))
+        qs = qs.filter(**{f"{f}due_at__gte": now, f"{f}due_at__lt": now + dt.timedelta(days=3)})
     return qs
 
 
@@ -364,7 +381,7 @@ def callback_queue(request: HttpRequest) -> HttpResponse:
     filters = QueueFilter(request.GET or None, statuses=[], areas=_areas(actor, permissions.CALLBACK_ROLES))
     values = filters.values()
     values.pop("status", None)
-    page = paginate(_filtered(actor, values, now, queue="callback"), request)
+    page = paginate_visible(actor, _narrow(selectors.callback_orders(actor), values, now), request)
     merged = selectors.merged_awaiting_callback(actor)
     context = {"page": page, "rows": list(page.object_list), "merged": merged, "filters": filters, "now": now}
     template = "workbench/callbacks.html"
@@ -376,6 +393,8 @@ def callback_queue(request: HttpRequest) -> HttpResponse:
 # --- the supervisor board ----------------------------------------------------------------------
 
 BOARD_HORIZON_HOURS = 24
+# Rows per deadline kind on the board (the most overdue first); the totals count these rows.
+BOARD_ROWS = 60
 
 
 @require_GET
@@ -385,7 +404,7 @@ def supervision_board(request: HttpRequest) -> HttpResponse:
     _require_role(actor, frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.LEADER}))
     now = clock()
     hours = int(getattr(settings, "WORKBENCH_BOARD_HORIZON_HOURS", BOARD_HORIZON_HOURS))
-    groups = selectors.deadline_board(actor, now=now, horizon=dt.timedelta(hours=hours))
+    groups = selectors.deadline_board(actor, now=now, horizon=dt.timedelta(hours=hours), limit=BOARD_ROWS)
     context = {
         "groups": groups,
         "now": now,
