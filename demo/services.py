@@ -73,9 +73,9 @@ class DemoAccountSpec:
 
 # One account per role at a sensible unit, plus the three administrators (SECURITY.md AC-3).
 DEMO_ACCOUNTS: tuple[DemoAccountSpec, ...] = (
-    DemoAccountSpec("demo_agent", "王敏", "话务员", "hotline", Role.AGENT),
-    DemoAccountSpec("demo_dispatcher", "李强", "市级派单员", "hotline", Role.DISPATCHER),
-    DemoAccountSpec("demo_callback", "赵丽", "回访员", "hotline", Role.CALLBACK_AGENT),
+    DemoAccountSpec("demo_agent", "王敏", "话务员", "city", Role.AGENT),
+    DemoAccountSpec("demo_dispatcher", "李强", "市级派单员", "city", Role.DISPATCHER),
+    DemoAccountSpec("demo_callback", "赵丽", "回访员", "city", Role.CALLBACK_AGENT),
     DemoAccountSpec("demo_district_dispatcher", "张伟", "区级派单员", "district", Role.DISPATCHER),
     DemoAccountSpec("demo_street_handler", "刘洋", "街道承办人", "street", Role.HANDLER),
     DemoAccountSpec("demo_street_secretary", "陈静", "街道书记", "street", Role.SECRETARY),

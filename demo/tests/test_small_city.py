@@ -197,8 +197,11 @@ def test_demo_accounts_sit_at_sensible_units():
         (m.user.username, m.role): m.unit
         for m in Membership.objects.select_related("user", "unit").filter(user__is_demo=True)
     }
-    assert where[("demo_agent", Role.AGENT)].name == "市民热线服务中心"
-    assert where[("demo_dispatcher", Role.DISPATCHER)].name == "市民热线服务中心"
+    # The hotline agent, city dispatcher and callback agent act at the city, where orders from
+    # every channel are dispatched (the orders dispatch level), not inside the 12345 department.
+    assert where[("demo_agent", Role.AGENT)].kind == UnitKind.CITY
+    assert where[("demo_dispatcher", Role.DISPATCHER)].kind == UnitKind.CITY
+    assert where[("demo_callback", Role.CALLBACK_AGENT)].kind == UnitKind.CITY
     assert where[("demo_district_dispatcher", Role.DISPATCHER)].kind == UnitKind.DISTRICT
     assert where[("demo_street_handler", Role.HANDLER)].kind == UnitKind.STREET
     assert where[("demo_secretary", Role.SECRETARY)].kind == UnitKind.COMMUNITY
