@@ -10,12 +10,14 @@ by ``assessment.metrics``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncDate
 
 from assessment import metrics, permissions
 from assessment.choices import AppealStatus, RankingKind, WarningLevel
@@ -546,6 +548,7 @@ class Dashboard:
     problems: list[dict[str, Any]]
     warnings: list[EarlyWarning]
     open_whistles: int
+    monthly_problems: list[StreetProblem]
 
 
 def dashboard_for(*, actor: Any, scope: Unit, period: Period, now: dt.datetime) -> Dashboard:
@@ -571,7 +574,259 @@ def dashboard_for(*, actor: Any, scope: Unit, period: Period, now: dt.datetime) 
         channels=volume_by_channel(scope=scope, period=period),
         problems=top_problems(scope=scope, period=period),
         warnings=early_warnings_for_dashboard(
-            scope=scope, since=now.astimezone(SHANGHAI).date() - dt.timedelta(days=6)
+            scope=scope, since=now.astimezone(SHANGHAI).date() - dt.timedelta(days=WARNING_WINDOW_DAYS - 1)
         ),
         open_whistles=whistles_visible_to(actor).filter(status=WhistleStatus.OPEN).count(),
+        monthly_problems=monthly_problem_by_street(scope=scope, period=period),
     )
+
+
+# --- the grid map 网格地图 and the problem of the month 每月一题 ---------------------------------------------
+
+# A grid is a hot spot when an active early warning of its area has orders of the warned item in
+# it, or when its orders registered today are far above its usual level — the early warning's
+# rule on one grid: ``today ≥ HOT_MIN_COUNT`` and ``P(X ≥ today | usual) < HOT_P`` for X ~ Poisson
+# of the grid's mean daily registrations over the ``HOT_BASELINE_DAYS`` before today (floored at
+# ``HOT_MIN_EXPECTED``). "Active" warnings are those of the dashboard's slot: the last 7 days.
+WARNING_WINDOW_DAYS = 7
+HOT_BASELINE_DAYS = 28
+HOT_MIN_COUNT = 3
+HOT_MIN_EXPECTED = 0.2
+HOT_P = 1e-3
+
+
+def poisson_tail(observed: int, expected: float) -> float:
+    """P(X ≥ observed) for X ~ Poisson(expected), without floating-point overflow."""
+    if observed <= 0:
+        return 1.0
+    term = math.exp(-expected)  # P(X = 0)
+    below = term
+    for k in range(1, observed):
+        term *= expected / k
+        below += term
+    return max(0.0, 1.0 - below)
+
+
+def is_unusually_high(today: int, usual: float) -> bool:
+    return today >= HOT_MIN_COUNT and poisson_tail(today, max(usual, HOT_MIN_EXPECTED)) < HOT_P
+
+
+def open_orders_by_grid(*, scope: Unit | int) -> dict[int, int]:
+    """Open orders per grid of ``scope``'s territory: one GROUP BY over the orders, served by the
+    ``(grid, status, created_at)`` index (an open status implies no parent: merged children are
+    closed as ``merged``)."""
+    rows = (
+        Order.objects.filter(grid_id__in=unit_subtree_ids(scope), status__in=sorted(OPEN))
+        .order_by()
+        .values_list("grid_id")
+        .annotate(n=Count("pk"))
+    )
+    return {int(grid): int(n) for grid, n in rows}
+
+
+def registered_today_by_grid(*, scope: Unit | int, now: dt.datetime) -> dict[int, int]:
+    """Orders registered today (Shanghai) per grid of ``scope`` (withdrawn ones left out), one query."""
+    start = _day_start(now.astimezone(SHANGHAI).date())
+    rows = (
+        Order.objects.filter(grid_id__in=unit_subtree_ids(scope), created_at__gte=start)
+        .exclude(status=OrderStatus.WITHDRAWN)
+        .order_by()
+        .values_list("grid_id")
+        .annotate(n=Count("pk"))
+    )
+    return {int(grid): int(n) for grid, n in rows}
+
+
+def usual_daily_by_grid(
+    *, scope: Unit | int, today: dt.date, days: int = HOT_BASELINE_DAYS
+) -> dict[int, float]:
+    """Each grid's mean daily registrations over the ``days`` days before ``today``, from the
+    volume rollup (``v.received`` sits on the order's grid), one query."""
+    rows = (
+        UnitDailyCount.objects.filter(
+            unit_id__in=unit_subtree_ids(scope),
+            metric=metric_name(metrics.DETAIL, "received"),
+            day__gte=today - dt.timedelta(days=days),
+            day__lt=today,
+        )
+        .order_by()
+        .values_list("unit_id")
+        .annotate(n=Sum("value"))
+    )
+    return {int(unit): int(n or 0) / days for unit, n in rows}
+
+
+@dataclass(frozen=True)
+class WarnedGrid:
+    """An active early warning touching a grid: the warning and the grid's orders of its item
+    registered since the warning's (episode's) first day."""
+
+    warning: EarlyWarning
+    orders: int
+
+
+@dataclass(frozen=True)
+class GridCell:
+    unit_id: int
+    code: str
+    name: str
+    boundary: dict[str, Any] | None
+    open: int
+    today: int
+    usual: float
+    warnings: tuple[WarnedGrid, ...]
+
+    @property
+    def spike(self) -> bool:
+        return is_unusually_high(self.today, self.usual)
+
+    @property
+    def hot(self) -> bool:
+        return bool(self.warnings) or self.spike
+
+
+def _warned_grids(*, scope: Unit, grid_ids: Sequence[int], now: dt.datetime) -> dict[int, list[WarnedGrid]]:
+    """grid id → the active warnings of ``scope``'s territory with orders of their item in that
+    grid since the warning began (a warning on the grid itself marks it whatever its orders).
+    One query for the warnings and, when there are any, one over their orders and one over the
+    closure table."""
+    today = now.astimezone(SHANGHAI).date()
+    warnings = list(
+        EarlyWarning.objects.filter(
+            area_id__in=unit_subtree_ids(scope), day__gte=today - dt.timedelta(days=WARNING_WINDOW_DAYS - 1)
+        )
+        .select_related("area", "item")
+        .annotate(severity=LEVEL_RANK)
+        .order_by("-severity", "-day", "pk")
+    )
+    if not warnings:
+        return {}
+    first = min(w.day for w in warnings)
+    counts: dict[tuple[int, int], dict[dt.date, int]] = {}
+    rows = (
+        Order.objects.filter(
+            grid_id__in=unit_subtree_ids(scope),
+            item_id__in={w.item_id for w in warnings if w.item_id is not None},
+            created_at__gte=_day_start(first),
+        )
+        .exclude(status=OrderStatus.WITHDRAWN)
+        .annotate(day=TruncDate("created_at", tzinfo=SHANGHAI))
+        .order_by()
+        .values_list("grid_id", "item_id", "day")
+        .annotate(n=Count("pk"))
+    )
+    for grid, item, day, n in rows:
+        counts.setdefault((int(grid), int(item)), {})[day] = int(n)
+    under: dict[int, list[int]] = {}
+    for area, grid in UnitClosure.objects.filter(
+        ancestor_id__in={w.area_id for w in warnings}, descendant_id__in=list(grid_ids)
+    ).values_list("ancestor_id", "descendant_id"):
+        under.setdefault(int(area), []).append(int(grid))
+    found: dict[int, list[WarnedGrid]] = {}
+    for w in warnings:
+        for grid in under.get(w.area_id, []):
+            by_day = counts.get((grid, w.item_id), {}) if w.item_id is not None else {}
+            n = sum(v for day, v in by_day.items() if day >= w.day)
+            if n or grid == w.area_id:
+                found.setdefault(grid, []).append(WarnedGrid(warning=w, orders=n))
+    return found
+
+
+def grid_map_for(*, scope: Unit, now: dt.datetime) -> list[GridCell]:
+    """The dashboard's grid map of ``scope``'s territory: every active grid in it with its open
+    orders, today's registrations against its usual level, and the active early warnings that
+    touch it. A fixed number of queries (4, plus 2 when warnings are active), whatever the
+    number of orders."""
+    grids = list(
+        Unit.objects.filter(kind=UnitKind.GRID, is_active=True, pk__in=unit_subtree_ids(scope))
+        .order_by("code")
+        .values_list("pk", "code", "name", "boundary")
+    )
+    open_counts = open_orders_by_grid(scope=scope)
+    today_counts = registered_today_by_grid(scope=scope, now=now)
+    usual = usual_daily_by_grid(scope=scope, today=now.astimezone(SHANGHAI).date())
+    warned = _warned_grids(scope=scope, grid_ids=[g[0] for g in grids], now=now)
+    return [
+        GridCell(
+            unit_id=pk,
+            code=code,
+            name=name,
+            boundary=boundary,
+            open=open_counts.get(pk, 0),
+            today=today_counts.get(pk, 0),
+            usual=usual.get(pk, 0.0),
+            warnings=tuple(warned.get(pk, ())),
+        )
+        for pk, code, name, boundary in grids
+    ]
+
+
+@dataclass(frozen=True)
+class StreetProblem:
+    """每月一题: a street's most reported catalog item in a month."""
+
+    unit_id: int
+    name: str
+    item_id: int | None
+    item_name: str
+    count: int
+    total: int  # every order registered in the street that month (classified or not)
+
+    @property
+    def share(self) -> float | None:
+        return self.count / self.total if self.total and self.item_id is not None else None
+
+
+def monthly_problem_by_street(*, scope: Unit, period: Period) -> list[StreetProblem]:
+    """Each street of ``scope``'s territory (``scope`` itself when it is a street) with its most
+    reported catalog item in ``period`` — the count and its share of the street's registrations.
+    Registrations by registration day come from the volume rollup (``v.received`` on the grid,
+    per item), summed per street × item through the closure table: one aggregate query, plus
+    one for the streets. Ties go to the lower item code; a street without classified orders
+    has no item."""
+    rel = "descendant__daily_counts__"
+    streets = list(
+        Unit.objects.filter(kind=UnitKind.STREET, is_active=True, pk__in=unit_subtree_ids(scope))
+        .order_by("code")
+        .values_list("pk", "name")
+    )
+    if not streets:
+        return []
+    rows = (
+        UnitClosure.objects.filter(
+            ancestor__kind=UnitKind.STREET,
+            ancestor_id__in=unit_subtree_ids(scope),
+            **{
+                f"{rel}metric": metric_name(metrics.DETAIL, "received"),
+                f"{rel}day__gte": period.start,
+                f"{rel}day__lt": period.end,
+            },
+        )
+        .order_by()
+        .values_list("ancestor_id", f"{rel}item_id", f"{rel}item__code", f"{rel}item__name")
+        .annotate(n=Sum(f"{rel}value"))
+    )
+    totals: dict[int, int] = {}
+    best: dict[int, tuple[int, str, int, str]] = {}  # street → (count, code, item id, name)
+    for street, item, code, name, n in rows:
+        n = int(n or 0)
+        totals[street] = totals.get(street, 0) + n
+        if item is None or n <= 0:
+            continue
+        current = best.get(street)
+        if current is None or (-n, code) < (-current[0], current[1]):
+            best[street] = (n, code, int(item), name)
+    result = []
+    for pk, street_name in streets:
+        top = best.get(pk)
+        result.append(
+            StreetProblem(
+                unit_id=pk,
+                name=street_name,
+                item_id=top[2] if top else None,
+                item_name=top[3] if top else "",
+                count=top[0] if top else 0,
+                total=totals.get(pk, 0),
+            )
+        )
+    return result

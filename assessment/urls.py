@@ -8,4 +8,5 @@ app_name = "assessment"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("briefing/", views.briefing_download, name="briefing"),
+    path("map.json", views.grid_map, name="grid_map"),
 ]

@@ -6,12 +6,13 @@ the idle session. Views parse, call one selector or service, render (STYLE.md ru
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,8 +98,112 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "warnings": [(w, WARNING_TONES.get(w.level, "neutral")) for w in board.warnings],
         "now": now,
         "can_download": permissions.can_view_rankings(request.user, scope),
+        "empty_map": {"type": "FeatureCollection", "features": []},
     }
     return render(request, "assessment/dashboard.html", context)
+
+
+# The choropleth's classes of open orders: light to dark blue, so the hot spots' red stands out.
+MAP_COLOURS = ("#f1f5f9", "#dbeafe", "#93c5fd", "#3b82f6", "#1d4ed8", "#1e3a8a")
+HOT_COLOUR = "#c8161d"
+
+
+def map_classes(largest: int) -> list[tuple[int, int]]:
+    """The (min, max) open-order classes of the legend: 0 on its own, then up to five equal steps
+    up to ``largest``."""
+    classes = [(0, 0)]
+    step = max(1, math.ceil(largest / (len(MAP_COLOURS) - 1)))
+    low = 1
+    while low <= largest:
+        classes.append((low, low + step - 1))
+        low += step
+    return classes
+
+
+def _class_index(classes: list[tuple[int, int]], n: int) -> int:
+    return next(i for i, (low, high) in enumerate(classes) if low <= n <= high)
+
+
+def _hot_reasons(cell: selectors.GridCell) -> list[str]:
+    reasons = []
+    for warned in cell.warnings:
+        w = warned.warning
+        reasons.append(
+            _("%(level)s：%(area)s「%(item)s」，本网格自%(day)s起%(n)d件")
+            % {
+                "level": w.get_level_display(),
+                "area": w.area.name,
+                "item": w.item.name if w.item else _("未分类"),
+                "day": w.day.strftime("%m-%d"),
+                "n": warned.orders,
+            }
+        )
+    if cell.spike:
+        reasons.append(
+            _("今日新增%(n)d件，远高于常态（日均%(usual).1f件）") % {"n": cell.today, "usual": cell.usual}
+        )
+    return reasons
+
+
+def grid_map_geojson(cells: list[selectors.GridCell]) -> dict[str, Any]:
+    """The map's FeatureCollection: one feature per grid (geometry null when it has no boundary)
+    with its counts, fill colour and hot-spot reasons, and the legend as a foreign member."""
+    classes = map_classes(max((c.open for c in cells), default=0))
+    features = []
+    for cell in cells:
+        reasons = _hot_reasons(cell)
+        levels = [w.warning.level for w in cell.warnings]
+        features.append(
+            {
+                "type": "Feature",
+                "id": cell.unit_id,
+                "geometry": cell.boundary or None,
+                "properties": {
+                    "code": cell.code,
+                    "name": cell.name,
+                    "open": cell.open,
+                    "today": cell.today,
+                    "usual": round(cell.usual, 2),
+                    "fill": MAP_COLOURS[_class_index(classes, cell.open)],
+                    "hot": cell.hot,
+                    "level": levels[0] if levels else ("spike" if cell.spike else ""),
+                    "reasons": reasons,
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "legend": {
+            "title": _("在办工单（件）"),
+            "classes": [
+                {
+                    "min": low,
+                    "max": high,
+                    "colour": MAP_COLOURS[i],
+                    "label": str(low) if low == high else f"{low}–{high}",
+                }
+                for i, (low, high) in enumerate(classes)
+            ],
+            "hot": {"colour": HOT_COLOUR, "label": _("热点（预警或今日激增）")},
+        },
+        "labels": {
+            "open": _("在办"),
+            "today": _("今日新增"),
+            "unit": _("件"),
+        },
+    }
+
+
+@require_GET
+@login_required
+def grid_map(request: HttpRequest) -> JsonResponse:
+    """The dashboard map's data for ``?scope=``: the grids of that territory only (a scope the
+    user may not see is 403, like the dashboard). Polled with ``X-Minhu-Background: 1``."""
+    now = timezone.now()
+    scope, _period, _scopes = _scope_and_period(request, now)
+    cells = selectors.grid_map_for(scope=scope, now=now)
+    return JsonResponse(grid_map_geojson(cells), json_dumps_params={"ensure_ascii": False})
 
 
 @require_GET
