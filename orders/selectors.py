@@ -231,6 +231,27 @@ def order_duplicate_candidates(order: Order, *, days: int = 30, limit: int = 10)
     return [o for o, _score in order_duplicate_candidates_scored(order, days=days, limit=limit)]
 
 
+def order_duplicates_visible_to(
+    actor: Any, order: Order, *, days: int = 30, limit: int = 10
+) -> list[tuple[Order, float | None]]:
+    """``order_duplicate_candidates_scored`` limited to the orders ``actor`` may see, best first.
+
+    The matcher looks across scopes; one query more keeps the candidates ``orders_visible_to``
+    admits and reads them back with ``QUEUE_SELECT`` (the pages and the API show their units).
+    The score is the matcher's similarity in [0, 1], or None from the simple query (no matcher
+    registered) or for a report with no text yet."""
+    candidates = order_duplicate_candidates_scored(order, days=days, limit=limit)
+    if not candidates:
+        return []
+    rows = (
+        orders_visible_to(actor)
+        .filter(pk__in=[o.pk for o, _score in candidates])
+        .select_related(*QUEUE_SELECT)
+        .in_bulk()
+    )
+    return [(rows[o.pk], score) for o, score in candidates if o.pk in rows]
+
+
 def orders_of_requester(actor: Any, phone: str) -> QuerySet[Order]:
     """The caller's earlier orders (by keyed phone hash), within the actor's scope."""
     digest = search_hash(phone, kind="phone")

@@ -2,8 +2,9 @@
 ``orders.selectors.orders_visible_to`` (SECURITY.md AC-1) and costs a fixed number of queries
 however many rows it returns (pinned in the view tests).
 
-- ``similar_open_orders``: likely duplicates of a call being taken, through
-  ``orders.selectors.order_duplicate_candidates`` (an unsaved order stands for the new report);
+- ``similar_open_orders``, ``scored_duplicates``: likely duplicates of a call being taken (an
+  unsaved order stands for the new report) or of an order, with the matcher's similarity, through
+  ``orders.selectors.order_duplicates_visible_to``;
 - ``suggested_leads``: the responsibility list's lead unit for a page of orders at once — the
   same answer as ``catalog.selectors.rule_for`` + ``resolve_lead_unit`` per order (a test holds
   them equal), in four queries instead of two or three per row;
@@ -32,7 +33,7 @@ from catalog.models import CatalogItem, ResponsibilityRule
 from orders import permissions
 from orders.choices import ASSIGNMENT_ACTIVE, AssignmentStatus, OrderStatus, ReplyStatus, RequestStatus
 from orders.models import Assignment, ExtensionRequest, Order, Reply, SuspensionRequest
-from orders.selectors import QUEUE_SELECT, order_duplicate_candidates, orders_visible_to
+from orders.selectors import QUEUE_SELECT, order_duplicates_visible_to, orders_visible_to
 from orders.services.supervision import yellow_at
 from orgs.addresses import normalize_address
 from orgs.choices import UnitKind
@@ -57,6 +58,25 @@ DELEGATE_DEPTH = 2
 # --- the agent's console ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SimilarOrder:
+    """A likely duplicate as the pages show it: the order and its similarity (0–1, or None when
+    the candidate comes from the simple rule — same item, same grid — with nothing to compare)."""
+
+    order: Order
+    score: float | None
+
+    @property
+    def percent(self) -> int | None:
+        """The similarity as a whole percentage (``相似度 87%``), or None without a score."""
+        return None if self.score is None else round(max(0.0, min(1.0, self.score)) * 100)
+
+
+def scored_duplicates(actor: Any, order: Order, *, limit: int = 10) -> list[SimilarOrder]:
+    """Likely duplicates of ``order`` within the actor's scope, best first, with their scores."""
+    return [SimilarOrder(o, score) for o, score in order_duplicates_visible_to(actor, order, limit=limit)]
+
+
 def similar_open_orders(
     actor: Any,
     *,
@@ -66,20 +86,15 @@ def similar_open_orders(
     title: str = "",
     content: str = "",
     limit: int = SIMILAR_LIMIT,
-) -> list[Order]:
-    """Open orders that look like the report being taken (same item, same grid, recent), within
-    the actor's scope. An unsaved order stands for the new report, so a better duplicate finder
-    behind ``order_duplicate_candidates`` serves this page unchanged."""
+) -> list[SimilarOrder]:
+    """Open orders that look like the report being taken, within the actor's scope, best first
+    with their similarity. An unsaved order stands for the new report, so the duplicate finder
+    behind ``order_duplicate_candidates`` (insight's matcher: same or neighbouring grid, recent,
+    similar text) serves this page unchanged."""
     if item is None or grid is None:
         return []
     probe = Order(item=item, grid=grid, created_at=now, title=title, content=content)
-    candidates = order_duplicate_candidates(probe, limit=limit)
-    if not candidates:
-        return []
-    visible = set(
-        orders_visible_to(actor).filter(pk__in=[o.pk for o in candidates]).values_list("pk", flat=True)
-    )
-    return [o for o in candidates if o.pk in visible]
+    return scored_duplicates(actor, probe, limit=limit)
 
 
 def caller_history(actor: Any, phone: str, *, limit: int = HISTORY_LIMIT) -> list[Order]:
@@ -659,6 +674,7 @@ def merged_awaiting_callback(actor: Any, *, limit: int = 50) -> list[Order]:
 
 __all__ = [
     "Decision",
+    "SimilarOrder",
     "UnitDeadlines",
     "address_suggestions",
     "call_orders",
@@ -671,6 +687,7 @@ __all__ = [
     "merged_awaiting_callback",
     "pending_decisions",
     "reviewable_replies",
+    "scored_duplicates",
     "similar_open_orders",
     "suggested_leads",
     "territory_outline",

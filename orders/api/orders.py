@@ -24,6 +24,7 @@ from orders import attachments, services
 from orders.api import present
 from orders.api.errors import STAFF_ERRORS
 from orders.api.schemas import (
+    DuplicateOut,
     OrderActionOut,
     OrderAnswerIn,
     OrderAssignmentIn,
@@ -50,7 +51,6 @@ from orders.api.schemas import (
     OrderReviewApproveIn,
     OrderReviewSendBackIn,
     OrderSubmitIn,
-    OrderSummaryOut,
     OrderSuperviseIn,
     OrderUrgeIn,
     PathId,
@@ -67,7 +67,7 @@ from orders.models import (
 )
 from orders.selectors import (
     QUEUE_SELECT,
-    order_duplicate_candidates,
+    order_duplicates_visible_to,
     order_get_for_user,
     order_list_for_queue,
     order_timeline,
@@ -228,16 +228,15 @@ def order_events(request: HttpRequest, order_id: PathId) -> list[dict[str, Any]]
 
 
 @router.get(
-    "/{order_id}/duplicates", response={200: list[OrderSummaryOut], **STAFF_ERRORS}, summary="疑似重复件"
+    "/{order_id}/duplicates", response={200: list[DuplicateOut], **STAFF_ERRORS}, summary="疑似重复件"
 )
 def order_duplicates(request: HttpRequest, order_id: PathId) -> list[dict[str, Any]]:
-    """Likely duplicates of the order, limited to those the caller may see."""
-    actor = _actor(request)
-    candidates = order_duplicate_candidates(_order(request, order_id))
-    visible = set(
-        orders_visible_to(actor).filter(pk__in=[o.pk for o in candidates]).values_list("pk", flat=True)
-    )
-    return [present.order_summary(o) for o in candidates if o.pk in visible]
+    """Likely duplicates of the order, best first, limited to those the caller may see. Each row
+    is the order's summary plus ``score``: the matcher's similarity in [0, 1] (highest first), or
+    null when the candidate comes from the simple rule (same item, same grid, within 30 days)
+    with no text to compare — the rule used when no matcher is installed."""
+    found = order_duplicates_visible_to(_actor(request), _order(request, order_id))
+    return [{**present.order_summary(o), "score": score} for o, score in found]
 
 
 @router.get(

@@ -258,6 +258,17 @@ class OrderSummaryOut(Schema):
     closed_at: datetime | None
 
 
+class DuplicateOut(OrderSummaryOut):
+    """A likely duplicate: the order's summary and how similar it is."""
+
+    score: float | None = Field(
+        description=(
+            "相似度，0–1，越大越可能是同一问题（按此降序排列）；"
+            "按同网格、同事项、30 天内的简单规则找到、无文字可比时为 null"
+        ),
+    )
+
+
 class OrderAssignmentOut(Schema):
     id: int
     unit: UnitRefOut

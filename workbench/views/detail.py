@@ -49,7 +49,7 @@ from orders.models import (
     Supervision,
     SuspensionRequest,
 )
-from orders.selectors import order_assignments, order_duplicate_candidates, order_timeline, orders_visible_to
+from orders.selectors import order_assignments, order_timeline
 from orgs.models import Unit
 from workbench import forms as wb_forms
 from workbench import present, selectors
@@ -161,6 +161,7 @@ class Action:
     error_field: str | None = None
     template: str = ""  # the form's body when the generic one (every visible field) is not enough
     more: Callable[[Ctx, forms.Form, Any], dict[str, Any]] | None = None  # the template's extras
+    subtitle: Callable[[Ctx, Any], str] | None = None  # said after the title (which target)
     # Offered only when the order is open to the person's actions (``order_can_write``); the
     # callback of a merged duplicate is the exception (a merged order is otherwise read-only).
     needs_write: bool = True
@@ -471,28 +472,36 @@ def _do_dispatch(ctx: Ctx, form: forms.Form, _target: Any) -> str:
 def _offer_merge(ctx: Ctx) -> Iterable[tuple[str, dict[str, Any], Any]]:
     if ctx.order.status != OrderStatus.AWAITING_DISPATCH or not ctx.can("dispatch"):
         return
-    for parent in _duplicates(ctx):
-        yield str(parent.pk), {**_v(ctx), "parent": parent.pk}, parent
+    for similar in _duplicates(ctx):
+        yield str(similar.order.pk), {**_v(ctx), "parent": similar.order.pk}, similar.order
 
 
-def _duplicates(ctx: Ctx) -> list[Order]:
+def _duplicates(ctx: Ctx) -> list[selectors.SimilarOrder]:
+    """Likely duplicates of the order within the person's scope, best first, with their
+    similarity (read once per request)."""
     key = ("duplicates",)
     cached = ctx.memo.get(key)
     if cached is None:
-        candidates = order_duplicate_candidates(ctx.order)
-        visible = (
-            set(
-                orders_visible_to(ctx.actor)
-                .filter(pk__in=[o.pk for o in candidates])
-                .values_list("pk", flat=True)
-            )
-            if candidates
-            else set()
-        )
-        found = [o for o in candidates if o.pk in visible]
-        ctx.memo[key] = found
-        return found
+        cached = selectors.scored_duplicates(ctx.actor, ctx.order)
+        ctx.memo[key] = cached
     return list(cached)
+
+
+def _similar_to(ctx: Ctx, parent: Order) -> selectors.SimilarOrder:
+    return next(
+        (s for s in _duplicates(ctx) if s.order.pk == parent.pk), selectors.SimilarOrder(parent, None)
+    )
+
+
+def _merge_extra(ctx: Ctx, _form: forms.Form, parent: Order) -> dict[str, Any]:
+    return {"similar": _similar_to(ctx, parent)}
+
+
+def _merge_subtitle(ctx: Ctx, parent: Order) -> str:
+    similar = _similar_to(ctx, parent)
+    if similar.percent is None:
+        return str(parent.number)
+    return _("%(number)s · 相似度 %(percent)d%%") % {"number": parent.number, "percent": similar.percent}
 
 
 def _do_merge(ctx: Ctx, form: forms.Form, parent: Order) -> str:
@@ -804,6 +813,8 @@ ACTIONS: dict[str, Action] = {
             _do_merge,
             key_field="parent",
             template="workbench/actions/merge.html",
+            more=_merge_extra,
+            subtitle=_merge_subtitle,
         ),
         Action(
             "return_ruling",
@@ -894,6 +905,8 @@ def offers(ctx: Ctx, bound: tuple[str, str, forms.Form] | None = None) -> list[O
             title = str(action.title)
             if isinstance(target, Assignment) and len(ctx.mine) > 1:
                 title = f"{title}（{target.unit.name}）"
+            elif action.subtitle is not None:
+                title = f"{title}（{action.subtitle(ctx, target)}）"
             out.append(
                 Offer(
                     action.name,
