@@ -1,10 +1,12 @@
-"""The monthly briefing 月度通报 as an Excel workbook (``core.excel.write_workbook``).
+"""The monthly briefing 月度通报 as an Excel workbook (``core.excel.write_workbook``) and a PDF
+(``assessment.briefing_pdf``), both built from one ``BriefingData`` read through the selectors.
 
 Sheets: 概况 (the scope's volume, rates and time measures, this month and last), 街道排名 and
 部门排名 (with the change against last month), 超期工单, 申诉 (every appeal of the month, whatever
 its outcome), 高频问题, and 计数规则 (the counting rules the figures follow). Reads only selectors;
 ``briefing_export`` checks permission and writes the audit row (an export, SECURITY.md AU-1);
-``briefing_issue`` stores the month's issued copy (the task on the first of each month).
+``briefing_issue`` stores the month's issued copies, workbook and PDF (the task on the first of
+each month).
 No personal data: order numbers, titles and units only; appeal authors by masked name.
 """
 
@@ -13,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -21,9 +24,11 @@ from django.utils.translation import gettext as _
 
 from assessment import metrics, permissions
 from assessment.choices import AppealReason, AppealStatus, RankingKind
-from assessment.metrics import Period, Rates
-from assessment.models import Briefing
+from assessment.metrics import Factors, Period, Rates
+from assessment.models import Appeal, Briefing
 from assessment.selectors import (
+    RankingRow,
+    UnitRates,
     appeals_for_period,
     factors_for,
     overdue_orders_for_period,
@@ -38,6 +43,7 @@ from core.workcalendar import SHANGHAI
 from orgs.models import Unit
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BriefingKind = Literal["xlsx", "pdf"]
 
 
 def _pct(value: float | None) -> str:
@@ -82,12 +88,48 @@ def _summary_rows(now_rates: Rates, before: Rates, axis_label: str) -> list[list
     ]
 
 
-def briefing_sheets(*, scope: Unit, period: Period) -> list[SheetOut]:
-    """The briefing's sheets for ``scope`` (a city or district) and ``period``."""
-    previous = period.previous()
+@dataclass(frozen=True)
+class BriefingData:
+    """Everything the briefing shows, read once from the selectors; the workbook's sheets and the
+    PDF (``assessment.briefing_pdf``) are both built from it."""
+
+    scope: Unit
+    period: Period
+    factors: Factors
+    current: UnitRates
+    before: UnitRates
+    streets: list[RankingRow]
+    departments: list[RankingRow]
+    overdue: list[dict[str, Any]]
+    appeals: list[Appeal]
+    problems: list[dict[str, Any]]
+
+
+def briefing_data(*, scope: Unit, period: Period) -> BriefingData:
+    """The briefing's figures for ``scope`` (a city or district) and ``period``."""
     f = factors_for(scope)
-    current = unit_rates_for_period(unit=scope, period=period, factors=f)
-    before = unit_rates_for_period(unit=scope, period=previous, factors=f)
+    return BriefingData(
+        scope=scope,
+        period=period,
+        factors=f,
+        current=unit_rates_for_period(unit=scope, period=period, factors=f),
+        before=unit_rates_for_period(unit=scope, period=period.previous(), factors=f),
+        streets=ranking_for_period(scope=scope, kind=RankingKind.STREET, period=period),
+        departments=ranking_for_period(scope=scope, kind=RankingKind.DEPARTMENT, period=period),
+        overdue=overdue_orders_for_period(scope=scope, period=period),
+        appeals=appeals_for_period(scope=scope, period=period),
+        problems=top_problems(scope=scope, period=period),
+    )
+
+
+def briefing_sheets(*, scope: Unit, period: Period, data: BriefingData | None = None) -> list[SheetOut]:
+    """The briefing's sheets for ``scope`` (a city or district) and ``period`` (from ``data``
+    when the caller has already read it)."""
+    if data is None:
+        data = briefing_data(scope=scope, period=period)
+    previous = period.previous()
+    f = data.factors
+    current, before = data.current, data.before
     summary = SheetOut(
         title=_("概况"),
         headers=[_("口径"), _("指标"), period.label, previous.label],
@@ -96,7 +138,7 @@ def briefing_sheets(*, scope: Unit, period: Period) -> list[SheetOut]:
             *_summary_rows(current.handling, before.handling, _("承办")),
         ],
     )
-    streets = ranking_for_period(scope=scope, kind=RankingKind.STREET, period=period)
+    streets = data.streets
     street_sheet = SheetOut(
         title=_("街道排名"),
         headers=[
@@ -131,7 +173,7 @@ def briefing_sheets(*, scope: Unit, period: Period) -> list[SheetOut]:
             for r in streets
         ],
     )
-    departments = ranking_for_period(scope=scope, kind=RankingKind.DEPARTMENT, period=period)
+    departments = data.departments
     dept_sheet = SheetOut(
         title=_("部门排名"),
         headers=[
@@ -180,7 +222,7 @@ def briefing_sheets(*, scope: Unit, period: Period) -> list[SheetOut]:
                 row["count_day"],
                 _num(row["overdue_multiple_milli"] / 1000),
             ]
-            for row in overdue_orders_for_period(scope=scope, period=period)
+            for row in data.overdue
         ],
     )
     appeal_sheet = SheetOut(
@@ -208,7 +250,7 @@ def briefing_sheets(*, scope: Unit, period: Period) -> list[SheetOut]:
                 a.ruling,
                 a.ruled_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if a.ruled_at else "",
             ]
-            for a in appeals_for_period(scope=scope, period=period)
+            for a in data.appeals
         ],
     )
     problems_sheet = SheetOut(
@@ -216,7 +258,7 @@ def briefing_sheets(*, scope: Unit, period: Period) -> list[SheetOut]:
         headers=[_("序号"), _("事项编码"), _("事项"), _("受理量")],
         rows=[
             [i, row["item__code"] or "", row["item__name"] or _("未分类"), row["n"]]
-            for i, row in enumerate(top_problems(scope=scope, period=period), start=1)
+            for i, row in enumerate(data.problems, start=1)
         ],
     )
     rules_sheet = SheetOut(
@@ -250,33 +292,68 @@ def briefing_filename(scope: Unit, period: Period) -> str:
     return f"{scope.name}{period.label}接诉即办考评通报.xlsx"
 
 
+def briefing_pdf_bytes(*, scope: Unit, period: Period, data: BriefingData | None = None) -> bytes:
+    """The PDF of the briefing (``assessment.briefing_pdf``; imported late: WeasyPrint and
+    matplotlib are heavy and only needed here)."""
+    from assessment.briefing_pdf import render_briefing_pdf
+
+    return render_briefing_pdf(data if data is not None else briefing_data(scope=scope, period=period))
+
+
 @transaction.atomic
-def briefing_export(*, actor: Any, scope: Unit, period: Period, now: dt.datetime) -> tuple[bytes, bool]:
-    """The briefing for a download: the issued copy when the month's has been issued, else one
-    built now. Audited as an export. Returns (bytes, issued)."""
+def briefing_export(
+    *, actor: Any, scope: Unit, period: Period, now: dt.datetime, kind: BriefingKind = "xlsx"
+) -> tuple[bytes, bool]:
+    """The briefing for a download, as a workbook (``kind="xlsx"``) or PDF (``"pdf"``): the issued
+    copy when the month's has been issued, else one built now. Audited as an export.
+    Returns (bytes, issued)."""
     if not permissions.can_view_rankings(actor, scope):
         raise PermissionDenied(_("您无权查看该单位的考评通报。"))
     issued = Briefing.objects.filter(scope=scope, period=period.start).first()
-    content = bytes(issued.content) if issued is not None else briefing_workbook(scope=scope, period=period)
+    stored = b""
+    if issued is not None:
+        stored = bytes(issued.pdf) if kind == "pdf" else bytes(issued.content)
+    if stored:
+        content = stored
+    elif kind == "pdf":
+        content = briefing_pdf_bytes(scope=scope, period=period)
+    else:
+        content = briefing_workbook(scope=scope, period=period)
     audit_record(
         event_type="assessment.briefing_export",
         actor=actor,
         object_type="orgs.unit",
         object_id=scope.pk,
-        extra={"period": period.key, "issued": issued is not None, "bytes": len(content)},
+        extra={"period": period.key, "issued": bool(stored), "format": kind, "bytes": len(content)},
         now=now,
     )
-    return content, issued is not None
+    return content, bool(stored)
 
 
 @transaction.atomic
 def briefing_issue(*, scope: Unit, period: Period, now: dt.datetime) -> Briefing:
-    """Store the month's issued briefing for ``scope`` (once: a second run keeps the first copy)."""
-    content = briefing_workbook(scope=scope, period=period)
+    """Store the month's issued briefing for ``scope``, workbook and PDF from the same figures
+    (once: a second run keeps the first copy, only adding the PDF to a row issued without one)."""
+    existing = Briefing.objects.select_for_update().filter(scope=scope, period=period.start).first()
+    if existing is not None:
+        if not bytes(existing.pdf):
+            pdf = briefing_pdf_bytes(scope=scope, period=period)
+            existing.pdf, existing.pdf_sha256 = pdf, hashlib.sha256(pdf).hexdigest()
+            existing.save(update_fields=["pdf", "pdf_sha256"])
+        return existing
+    data = briefing_data(scope=scope, period=period)
+    content = write_workbook(briefing_sheets(scope=scope, period=period, data=data))
+    pdf = briefing_pdf_bytes(scope=scope, period=period, data=data)
     briefing, _created = Briefing.objects.get_or_create(
         scope=scope,
         period=period.start,
-        defaults={"content": content, "sha256": hashlib.sha256(content).hexdigest(), "created_at": now},
+        defaults={
+            "content": content,
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "pdf": pdf,
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+            "created_at": now,
+        },
     )
     return briefing
 

@@ -315,13 +315,16 @@ class EarlyWarning(models.Model):
 
 
 class Briefing(models.Model):
-    """The issued monthly briefing 月度通报 of a scope (the workbook as published on the first of
-    the next month by ``assessment.tasks.briefing_issue_task``); later downloads serve this copy."""
+    """The issued monthly briefing 月度通报 of a scope (the workbook and its PDF as published on the
+    first of the next month by ``assessment.tasks.briefing_issue_task``); later downloads serve
+    these copies. ``pdf`` is empty on rows issued before the PDF existed (filled by the next run)."""
 
     scope = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("范围"))
     period = models.DateField(_("月份"))  # the first day of the month
-    content = models.BinaryField()
+    content = models.BinaryField()  # the workbook (.xlsx)
     sha256 = models.CharField(max_length=64)
+    pdf = models.BinaryField(default=b"", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, default="", blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

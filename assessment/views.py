@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from assessment import permissions, selectors
-from assessment.briefing import CONTENT_TYPE, briefing_export, briefing_filename
+from assessment.briefing import CONTENT_TYPE, BriefingKind, briefing_export, briefing_filename
+from assessment.briefing_pdf import PDF_CONTENT_TYPE, briefing_pdf_filename
 from assessment.metrics import Period
 from core.workcalendar import SHANGHAI
 from orders.choices import Channel
@@ -101,6 +102,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "empty_map": {"type": "FeatureCollection", "features": []},
     }
     return render(request, "assessment/dashboard.html", context)
+
+
+def _briefing_response(request: HttpRequest, kind: BriefingKind) -> HttpResponse:
+    now = timezone.now()
+    scope, period, _scopes = _scope_and_period(request, now)
+    content, issued = briefing_export(actor=request.user, scope=scope, period=period, now=now, kind=kind)
+    if kind == "pdf":
+        content_type, filename = PDF_CONTENT_TYPE, briefing_pdf_filename(scope, period)
+    else:
+        content_type, filename = CONTENT_TYPE, briefing_filename(scope, period)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["X-Minhu-Briefing"] = "issued" if issued else "live"
+    return response
 
 
 # The choropleth's classes of open orders: light to dark blue, so the hot spots' red stands out.
@@ -209,12 +224,10 @@ def grid_map(request: HttpRequest) -> JsonResponse:
 @require_GET
 @login_required
 def briefing_download(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    scope, period, _scopes = _scope_and_period(request, now)
-    content, issued = briefing_export(actor=request.user, scope=scope, period=period, now=now)
-    response = HttpResponse(content, content_type=CONTENT_TYPE)
-    response["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{quote(briefing_filename(scope, period))}"
-    )
-    response["X-Minhu-Briefing"] = "issued" if issued else "live"
-    return response
+    return _briefing_response(request, "xlsx")
+
+
+@require_GET
+@login_required
+def briefing_pdf_download(request: HttpRequest) -> HttpResponse:
+    return _briefing_response(request, "pdf")
