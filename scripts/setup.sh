@@ -9,8 +9,10 @@ say() { printf '[setup] %s\n' "$*"; }
 # --- Debian packages ---------------------------------------------------------------------------
 # gettext: compiles the translation catalogs (manage.py compilemessages). chromium: the browser
 # the Playwright tests drive (`playwright install` cannot download one here); fonts-noto-cjk:
-# without a CJK font Chinese renders as empty boxes in the browser and in screenshots.
-APT_PACKAGES=(gettext chromium fonts-noto-cjk)
+# without a CJK font Chinese renders as empty boxes in the browser, in screenshots and in the
+# briefing PDF's charts. libpango-1.0-0, libpangoft2-1.0-0: the text layout WeasyPrint (the
+# briefing PDF) loads at run time.
+APT_PACKAGES=(gettext chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
