@@ -685,7 +685,7 @@ class GridCell:
         return bool(self.warnings) or self.spike
 
 
-def _warned_grids(*, scope: Unit, grid_ids: Sequence[int], now: dt.datetime) -> dict[int, list[WarnedGrid]]:
+def _warned_grids(*, scope: Unit, now: dt.datetime) -> dict[int, list[WarnedGrid]]:
     """grid id → the active warnings of ``scope``'s territory with orders of their item in that
     grid since the warning began (a warning on the grid itself marks it whatever its orders).
     One query for the warnings and, when there are any, one over their orders and one over the
@@ -719,7 +719,9 @@ def _warned_grids(*, scope: Unit, grid_ids: Sequence[int], now: dt.datetime) -> 
         counts.setdefault((int(grid), int(item)), {})[day] = int(n)
     under: dict[int, list[int]] = {}
     for area, grid in UnitClosure.objects.filter(
-        ancestor_id__in={w.area_id for w in warnings}, descendant_id__in=list(grid_ids)
+        ancestor_id__in={w.area_id for w in warnings},
+        descendant__kind=UnitKind.GRID,
+        descendant__is_active=True,
     ).values_list("ancestor_id", "descendant_id"):
         under.setdefault(int(area), []).append(int(grid))
     found: dict[int, list[WarnedGrid]] = {}
@@ -745,7 +747,7 @@ def grid_map_for(*, scope: Unit, now: dt.datetime) -> list[GridCell]:
     open_counts = open_orders_by_grid(scope=scope)
     today_counts = registered_today_by_grid(scope=scope, now=now)
     usual = usual_daily_by_grid(scope=scope, today=now.astimezone(SHANGHAI).date())
-    warned = _warned_grids(scope=scope, grid_ids=[g[0] for g in grids], now=now)
+    warned = _warned_grids(scope=scope, now=now)
     return [
         GridCell(
             unit_id=pk,

@@ -9,7 +9,9 @@ import datetime as dt
 import math
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from scipy.stats import poisson
 
 from assessment import selectors
@@ -254,3 +256,43 @@ def test_the_dashboard_shows_the_problem_of_the_month_and_the_map(
     assert 'id="dash-map"' in html and "data-minhu-map" in html and "hx-preserve" in html
     assert "dashboard_map.js" in html and "vendor/leaflet/leaflet.js" in html
     assert "<script>" not in html  # no inline script (CSP)
+
+
+def _map_queries(client):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/assessment/map.json")
+    assert response.status_code == 200
+    return len(ctx.captured_queries), [q["sql"] for q in ctx.captured_queries]
+
+
+def test_the_map_query_count_does_not_grow_with_the_orders(login, cast, now, orders, city_leader):
+    client = login(city_leader)
+    _map_queries(client)  # warm the session
+    quiet, _sql = _map_queries(client)
+    early_warning_record(
+        area=cast.tree.street,
+        item=cast.item,
+        day=now.date(),
+        level="orange",
+        observed=6,
+        expected=1,
+        rule="spike",
+        episode_key="map-q",
+        now=now,
+    )
+    warned, _sql = _map_queries(client)
+    assert warned == quiet + 2  # the warned item's orders, the closure of the warned areas
+    for minutes in range(5):
+        make_order(
+            actor=cast.agent,
+            now=now - dt.timedelta(minutes=minutes),
+            grid=cast.tree.other_grid,
+            item=cast.item,
+        )
+    handled_order(cast, now - dt.timedelta(days=2), grid=cast.tree.other_grid)
+    rollup_catch_up(now=now)
+    count, sql = _map_queries(client)
+    assert count == warned
+    assert warned <= 12  # pinned: session, user, device, scopes, grids, 3 counts, warnings (+2)
+    # exactly one GROUP BY over the open orders by grid
+    assert sum(1 for q in sql if "GROUP BY" in q and "awaiting_dispatch" in q) == 1

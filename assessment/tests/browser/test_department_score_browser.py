@@ -14,6 +14,7 @@ from core.workcalendar import SHANGHAI
 from orders import services as order_services
 from orders.tests.factories import person
 from orgs.choices import Role, UnitKind
+from orgs.grid_services import grid_boundaries_import
 from orgs.services import unit_create
 from whistles.choices import SummonsStatus, WhistleType
 from whistles.models import Summons
@@ -37,6 +38,20 @@ def test_a_whistle_from_an_order_moves_the_department_scores(
     cast.extra_handlers = {dept2.pk: person("dept2_handler", dept2, Role.HANDLER)}
     secretary = person("street_secretary", tree.street, Role.SECRETARY)
     leader = person("city_leader", tree.city, Role.LEADER)
+    square = [[116.40, 39.91], [116.42, 39.91], [116.42, 39.92], [116.40, 39.92], [116.40, 39.91]]
+    grid_boundaries_import(  # the dashboard's grid map draws 东华一网格
+        actor=None,
+        features={
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": tree.grid.code},
+                    "geometry": {"type": "Polygon", "coordinates": [square]},
+                }
+            ],
+        },
+    )
     # September's orders: each department handled one problem in 东华, both residents satisfied
     handled_order(cast, T0, lead=tree.department)
     handled_order(cast, T0, lead=dept2)
@@ -96,6 +111,10 @@ def test_a_whistle_from_an_order_moves_the_department_scores(
     assert department_row(page, "市城管局").locator("td").first.inner_text() == "1"
     assert department_row(page, "市住建委").locator("td").first.inner_text() == "2"
     page.wait_for_function("document.querySelector('#dash-trend canvas') !== null")
+    # the grid map: 东华一网格 drawn from the map's JSON, coloured by its open order, with a legend
+    page.wait_for_selector("#dash-map[data-map-drawn]")
+    assert page.locator("#dash-map path.leaflet-interactive").count() > 0
+    assert page.locator("#dash-map .dash-map-legend").inner_text().startswith("在办工单（件）")
     shots.take(page, "assessment-dashboard")
     assert console.csp_violations() == []
     assert console.page_errors == []
