@@ -92,6 +92,14 @@ DEMO_ACCOUNTS: tuple[DemoAccountSpec, ...] = (
     DemoAccountSpec("demo_auditadmin", "审计管理员", "审计管理员", "", admin_role=AdminRole.AUDIT),
 )
 
+# The account insight's automatic dispatch acts as (``settings.INSIGHT_DISPATCHER_USERNAME``,
+# which points here when DEMO is on): a dispatcher at the city, where orders wait for their first
+# dispatch. A system account, not a person's: its password is unusable, so nobody logs in as it.
+DEMO_AUTODISPATCH_USERNAME = "demo_autodispatch"
+DEMO_SYSTEM_ACCOUNTS: tuple[DemoAccountSpec, ...] = (
+    DemoAccountSpec(DEMO_AUTODISPATCH_USERNAME, "自动派单", "自动派单系统账号", "city", Role.DISPATCHER),
+)
+
 
 @dataclass(frozen=True)
 class DemoAccount:
@@ -141,6 +149,18 @@ def demo_accounts_text() -> str:
     lines = [_("演示账号（仅在 DEMO=True 时可登录，密码均为 %(pw)s）：") % {"pw": DEMO_PASSWORD}]
     width = max(len(a.username) for a in accounts)
     lines.extend(f"  {a.username:<{width}}  {a.title}  {a.display_name}  @ {a.unit_name}" for a in accounts)
+    system = set(
+        get_user_model()
+        .objects.filter(username__in=[s.username for s in DEMO_SYSTEM_ACCOUNTS], is_demo=True)
+        .values_list("username", flat=True)
+    )
+    if system:
+        lines.append(_("系统账号（不可登录，供自动派单等后台任务使用）："))
+        lines.extend(
+            f"  {spec.username:<{width}}  {spec.title}  {spec.display_name}"
+            for spec in DEMO_SYSTEM_ACCOUNTS
+            if spec.username in system
+        )
     return "\n".join(lines)
 
 
@@ -444,10 +464,23 @@ def _build_accounts(
         )
         for spec in DEMO_ACCOUNTS
     ]
+    unusable = make_password(None)  # system accounts: no password logs in
+    users += [
+        user_model(
+            username=spec.username,
+            display_name=spec.display_name,
+            password=unusable,
+            is_demo=True,
+            must_change_password=False,
+            password_changed_at=now,
+        )
+        for spec in DEMO_SYSTEM_ACCOUNTS
+    ]
     users = _bulk(user_model, users)
+    specs = (*DEMO_ACCOUNTS, *DEMO_SYSTEM_ACCOUNTS)
     memberships = [
         Membership(user=user, unit=units[spec.unit_key], role=spec.role)
-        for user, spec in zip(users, DEMO_ACCOUNTS, strict=True)
+        for user, spec in zip(users, specs, strict=True)
         if spec.role
     ]
     _bulk(Membership, memberships)
@@ -460,7 +493,7 @@ def _build_accounts(
             "admin_role": spec.admin_role,
             "unit": unit_of[spec.username].code if spec.role else "",
         }
-        for spec in DEMO_ACCOUNTS
+        for spec in specs
     ]
 
 

@@ -305,7 +305,10 @@ INSIGHT_AUTO_DISPATCH_CONFIDENCE = (
     if os.environ.get("INSIGHT_AUTO_DISPATCH_CONFIDENCE", "0.9")
     else None
 )
-INSIGHT_DISPATCHER_USERNAME = os.environ.get("INSIGHT_DISPATCHER_USERNAME", "")
+# The demo city seeds that account as demo_autodispatch (demo.services.DEMO_AUTODISPATCH_USERNAME).
+INSIGHT_DISPATCHER_USERNAME = os.environ.get(
+    "INSIGHT_DISPATCHER_USERNAME", "demo_autodispatch" if DEMO else ""
+)
 # Retraining window: the newest closed orders of the last N days, at most the cap.
 INSIGHT_TRAINING_DAYS = envint("INSIGHT_TRAINING_DAYS", "365")
 INSIGHT_TRAINING_CAP = envint("INSIGHT_TRAINING_CAP", "200000")

@@ -10,6 +10,7 @@ from core.models import AuditEvent
 from demo import services
 from demo.services import (
     DEMO_ACCOUNTS,
+    DEMO_SYSTEM_ACCOUNTS,
     DemoCityExistsError,
     demo_accounts,
     demo_accounts_text,
@@ -43,7 +44,9 @@ def test_seed_writes_exactly_one_audit_row_of_its_own():
     assert row.event_type == "demo.seed"
     assert row.after is not None
     assert row.after["counts"]["grids"] == counts["grids"]
-    assert {a["username"] for a in row.after["accounts"]} == {s.username for s in DEMO_ACCOUNTS}
+    assert {a["username"] for a in row.after["accounts"]} == {
+        s.username for s in (*DEMO_ACCOUNTS, *DEMO_SYSTEM_ACCOUNTS)
+    }
     assert row.extra["scale"] == TINY
 
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from demo.geometry import MAX_SCALE
@@ -32,6 +33,11 @@ class Command(BaseCommand):
             "--seed", type=int, default=DEFAULT_SEED, help=_("随机种子（相同种子生成相同城市）")
         )
         parser.add_argument("--if-empty", action="store_true", help=_("演示城市已存在时什么也不做"))
+        parser.add_argument(
+            "--no-classifier",
+            action="store_true",
+            help=_("不训练冷启动事项分类模型（默认按事项清单和知识库训练，供分类建议和自动派单使用）"),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and demo_city_exists():
@@ -69,4 +75,26 @@ class Command(BaseCommand):
                 }
             )
         )
+        if not options["no_classifier"]:
+            self._train_classifier(progress)
         self.stdout.write(demo_accounts_text())
+
+    def _train_classifier(self, progress: Any) -> None:
+        """A cold-start item model (catalog and knowledge base), so the demo city's orders get
+        suggestions, and confident ones are dispatched automatically as ``demo_autodispatch``,
+        before any order has closed (the nightly retraining needs closed orders)."""
+        from insight.choices import ClassifierTarget, TrainingSource
+        from insight.services import TrainingError, classifier_train
+
+        try:
+            model = classifier_train(
+                actor=None,
+                target=ClassifierTarget.ITEM,
+                examples=[],
+                now=timezone.now(),
+                source=TrainingSource.COLD_START,
+            )
+        except TrainingError as exc:
+            self.stderr.write(_("未能训练事项分类模型：%(error)s") % {"error": exc})
+            return
+        progress(_("事项分类模型（冷启动）"), model.n_labels)
