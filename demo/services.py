@@ -46,7 +46,7 @@ from demo.geometry import CityPlan, GridPlan, plan_city, point_in_cell
 from orgs.addresses import normalize_address
 from orgs.choices import Role, UnitKind
 from orgs.models import Address, Membership, Unit, UnitClosure
-from orgs.services import closure_rows_for
+from orgs.services import closure_rows_for, membership_grant
 
 CITY_CODE = "990100000000"
 DEFAULT_SEED = 20250101
@@ -162,6 +162,36 @@ def demo_accounts_text() -> str:
             if spec.username in system
         )
     return "\n".join(lines)
+
+
+def demo_system_accounts_ensure(*, now: datetime | None = None) -> list[str]:
+    """Create the system accounts a demo city seeded before they existed lacks (at the city;
+    unusable password). Returns the usernames created; nothing when the city is not there."""
+    city = Unit.objects.filter(code=CITY_CODE).first()
+    if city is None:
+        return []
+    user_model = get_user_model()
+    existing = set(
+        user_model.objects.filter(username__in=[s.username for s in DEMO_SYSTEM_ACCOUNTS]).values_list(
+            "username", flat=True
+        )
+    )
+    created = []
+    with transaction.atomic():
+        for spec in DEMO_SYSTEM_ACCOUNTS:
+            if spec.username in existing or spec.unit_key != "city":
+                continue
+            user = user_model.objects.create(
+                username=spec.username,
+                display_name=spec.display_name,
+                password=make_password(None),
+                is_demo=True,
+                must_change_password=False,
+                password_changed_at=now or timezone.now(),
+            )
+            membership_grant(actor=None, user=user, unit=city, role=spec.role)  # audited
+            created.append(spec.username)
+    return created
 
 
 # --- building the city -----------------------------------------------------------------------------

@@ -113,3 +113,15 @@ def test_after_seed_demo_a_confident_classification_is_dispatched_as_that_accoun
     event = OrderEvent.objects.select_related("actor").get(order=order, type=EventType.DISPATCHED)
     assert event.actor is not None and event.actor.username == DEMO_AUTODISPATCH_USERNAME
     assert AUTO_MARK in event.reason
+
+
+def test_seed_demo_if_empty_adds_the_account_to_a_city_seeded_without_it():
+    demo_city_seed(scale=TINY, with_catalog=False)
+    get_user_model().objects.filter(username=DEMO_AUTODISPATCH_USERNAME).delete()  # an older seed
+    call_command("seed_demo", "--if-empty", "--no-classifier", stdout=StringIO(), stderr=StringIO())
+    bot = get_user_model().objects.get(username=DEMO_AUTODISPATCH_USERNAME)
+    assert not bot.has_usable_password() and bot.is_demo
+    [membership] = Membership.objects.filter(user=bot).select_related("unit")
+    assert membership.role == Role.DISPATCHER and membership.unit.kind == UnitKind.CITY
+    call_command("seed_demo", "--if-empty", "--no-classifier", stdout=StringIO(), stderr=StringIO())
+    assert get_user_model().objects.filter(username=DEMO_AUTODISPATCH_USERNAME).count() == 1

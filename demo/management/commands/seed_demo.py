@@ -16,7 +16,15 @@ from demo.services import (
     demo_accounts_text,
     demo_city_exists,
     demo_city_seed,
+    demo_system_accounts_ensure,
 )
+
+
+def _has_item_model() -> bool:
+    from insight.choices import ClassifierTarget
+    from insight.models import ClassifierModel
+
+    return ClassifierModel.objects.filter(target=ClassifierTarget.ITEM, is_active=True).exists()
 
 
 class Command(BaseCommand):
@@ -42,6 +50,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and demo_city_exists():
             self.stderr.write(_("演示城市已存在，跳过生成。"))
+            # A city seeded before the system accounts and the cold-start model existed.
+            demo_system_accounts_ensure()
+            if not options["no_classifier"] and not _has_item_model():
+                self._train_classifier(lambda stage, count: self.stderr.write(f"{stage}: {count}"))
             self.stdout.write(demo_accounts_text())
             return
         scale = options["scale"]
