@@ -198,6 +198,8 @@ def render_briefing_pdf(data: BriefingData, *, now: Any = None) -> bytes:
     """Lay out the briefing with WeasyPrint (nothing is fetched but the embedded charts)."""
     from weasyprint import HTML, URLFetcher
 
+    # WeasyPrint logs every layout step at INFO; keep its warnings (a missing font, a bad URL)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     html = render_to_string("assessment/briefing_pdf.html", briefing_context(data, now=now))
     fetcher = URLFetcher(allowed_protocols={"data"})
     pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
