@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,6 +42,8 @@ from core.excel import SheetOut, write_workbook
 from core.masking import mask_name
 from core.workcalendar import SHANGHAI
 from orgs.models import Unit
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BriefingKind = Literal["xlsx", "pdf"]
@@ -343,7 +346,13 @@ def briefing_issue(*, scope: Unit, period: Period, now: dt.datetime) -> Briefing
         return existing
     data = briefing_data(scope=scope, period=period)
     content = write_workbook(briefing_sheets(scope=scope, period=period, data=data))
-    pdf = briefing_pdf_bytes(scope=scope, period=period, data=data)
+    try:
+        pdf = briefing_pdf_bytes(scope=scope, period=period, data=data)
+    except (ImportError, OSError):  # WeasyPrint without Debian's pango: the workbook still goes out
+        logger.exception(
+            "briefing PDF of unit %s for %s failed; issuing the workbook alone", scope.pk, period.key
+        )
+        pdf = b""
     briefing, _created = Briefing.objects.get_or_create(
         scope=scope,
         period=period.start,
@@ -351,7 +360,7 @@ def briefing_issue(*, scope: Unit, period: Period, now: dt.datetime) -> Briefing
             "content": content,
             "sha256": hashlib.sha256(content).hexdigest(),
             "pdf": pdf,
-            "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest() if pdf else "",
             "created_at": now,
         },
     )

@@ -172,3 +172,13 @@ def test_the_monthly_task_issues_both_and_downloads_serve_the_issued_copies(
     again = briefing_issue(scope=cast.tree.city, period=SEPTEMBER, now=october_first)
     assert again.pk == issued.pk and bytes(again.pdf).startswith(b"%PDF-")
     assert bytes(again.content) == bytes(issued.content) and Briefing.objects.count() == 1
+
+
+def test_without_weasyprints_libraries_the_workbook_is_still_issued(cast, now, history, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(pdf_module, "render_briefing_pdf", broken)
+    (issued,) = briefing_issue_all(now=now + dt.timedelta(days=6), scopes=[cast.tree.city])
+    assert bytes(issued.content).startswith(b"PK")
+    assert bytes(issued.pdf) == b"" and issued.pdf_sha256 == ""
