@@ -333,6 +333,18 @@ def briefing_export(
     return content, bool(stored)
 
 
+def _issued_pdf(*, scope: Unit, period: Period, data: BriefingData | None = None) -> bytes:
+    """The PDF for the issued copy, or empty when WeasyPrint cannot load (Debian's pango missing):
+    the workbook still goes out, and the next run adds the PDF."""
+    try:
+        return briefing_pdf_bytes(scope=scope, period=period, data=data)
+    except (ImportError, OSError):
+        logger.exception(
+            "briefing PDF of unit %s for %s failed; issuing the workbook alone", scope.pk, period.key
+        )
+        return b""
+
+
 @transaction.atomic
 def briefing_issue(*, scope: Unit, period: Period, now: dt.datetime) -> Briefing:
     """Store the month's issued briefing for ``scope``, workbook and PDF from the same figures
@@ -340,19 +352,14 @@ def briefing_issue(*, scope: Unit, period: Period, now: dt.datetime) -> Briefing
     existing = Briefing.objects.select_for_update().filter(scope=scope, period=period.start).first()
     if existing is not None:
         if not bytes(existing.pdf):
-            pdf = briefing_pdf_bytes(scope=scope, period=period)
-            existing.pdf, existing.pdf_sha256 = pdf, hashlib.sha256(pdf).hexdigest()
-            existing.save(update_fields=["pdf", "pdf_sha256"])
+            pdf = _issued_pdf(scope=scope, period=period)
+            if pdf:
+                existing.pdf, existing.pdf_sha256 = pdf, hashlib.sha256(pdf).hexdigest()
+                existing.save(update_fields=["pdf", "pdf_sha256"])
         return existing
     data = briefing_data(scope=scope, period=period)
     content = write_workbook(briefing_sheets(scope=scope, period=period, data=data))
-    try:
-        pdf = briefing_pdf_bytes(scope=scope, period=period, data=data)
-    except (ImportError, OSError):  # WeasyPrint without Debian's pango: the workbook still goes out
-        logger.exception(
-            "briefing PDF of unit %s for %s failed; issuing the workbook alone", scope.pk, period.key
-        )
-        pdf = b""
+    pdf = _issued_pdf(scope=scope, period=period, data=data)
     briefing, _created = Briefing.objects.get_or_create(
         scope=scope,
         period=period.start,
