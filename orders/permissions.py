@@ -84,6 +84,11 @@ def actor_unit(actor: Any, unit: Unit | int | None, roles: Iterable[str]) -> Uni
 # --- intake -----------------------------------------------------------------------------------
 
 
+def actor_has_scope(actor: Any) -> bool:
+    """An authenticated, active staff account (the precondition of every ``can_*``)."""
+    return _has_scope(actor)
+
+
 def can_create(actor: Any) -> bool:
     """Staff register orders; residents and integrations create with ``actor=None`` (the channel
     layer authenticates them)."""

@@ -311,7 +311,8 @@ def transition(
         seq=seq,
         type=str(action),
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_unit=actor_unit,
+        # a unit or its id (an id saves loading the unit just to name it)
+        actor_unit_id=actor_unit if isinstance(actor_unit, int) else getattr(actor_unit, "pk", None),
         assignment=assignment,
         from_status=current.status,
         to_status=target,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from catalog.models import CatalogItem, KnowledgeAnswer
@@ -24,7 +24,7 @@ from orders.choices import (
     Urgency,
 )
 from orders.errors import InvalidInput, TransitionNotAllowed
-from orders.models import Order, OrderEvent, OrderNumberCounter
+from orders.models import Order, OrderEvent
 from orders.services._core import (
     begin,
     cancel_active,
@@ -39,7 +39,7 @@ from orgs.addresses import address_lookup
 from orgs.choices import UnitKind
 from orgs.geo import CoordinatesError, CoordSystem, to_wgs84
 from orgs.grid_services import grid_for_point
-from orgs.models import Address, Membership, Unit
+from orgs.models import Address, Membership, Unit, UnitClosure
 from orgs.selectors import unit_ancestors
 
 TITLE_MAX = 200
@@ -50,34 +50,53 @@ SELF_SERVICE_CHANNELS = frozenset({Channel.WEB, Channel.MOBILE, Channel.OPEN311}
 INTAKE_ROLE_ORDER = ("agent", "dispatcher", "grid_worker", "handler", "secretary")
 
 
+# Standard SQL quoting, the same on PostgreSQL and SQLite; the table is ``OrderNumberCounter``'s.
+_NUMBER_UPSERT = (
+    'INSERT INTO "orders_ordernumbercounter" ("day", "last") VALUES (%s, 1) '
+    'ON CONFLICT ("day") DO UPDATE SET "last" = "orders_ordernumbercounter"."last" + 1 '
+    'RETURNING "last"'
+)
+
+
 def allocate_number(*, now: dt.datetime) -> str:
-    """``YYYYMMDD`` (Asia/Shanghai) + a 6-digit sequence from the day's counter row. The counter is
-    bumped by one UPDATE (a row lock on PostgreSQL, the write lock on SQLite), so two concurrent
-    creations never share a number; the unique constraint on ``Order.number`` backs it."""
+    """``YYYYMMDD`` (Asia/Shanghai) + a 6-digit sequence from the day's counter row. One upsert
+    (``INSERT … ON CONFLICT (day) DO UPDATE … RETURNING``, PostgreSQL and SQLite ≥ 3.35) bumps the
+    counter under its row lock (the write lock on SQLite), so two concurrent creations never share a
+    number; the unique constraint on ``Order.number`` backs it."""
     day = local_date(now)
-    if not OrderNumberCounter.objects.filter(day=day).update(last=F("last") + 1):
-        try:
-            with transaction.atomic():
-                OrderNumberCounter.objects.create(day=day, last=1)
-        except IntegrityError:
-            OrderNumberCounter.objects.filter(day=day).update(last=F("last") + 1)
-    seq = OrderNumberCounter.objects.filter(day=day).values_list("last", flat=True).get()
+    with connection.cursor() as cursor:
+        cursor.execute(_NUMBER_UPSERT, [day])
+        seq = cursor.fetchone()[0]
     return f"{day:%Y%m%d}{seq:06d}"
 
 
-def _intake_unit(actor: Any) -> Unit | None:
+def _actor_intake(actor: Any) -> tuple[bool, Unit | None, int | None]:
+    """(may create, intake unit, the intake unit's root) for a staff ``actor`` from one query:
+    their memberships at active units with each unit's tree root (the closure row whose ancestor
+    has no parent)."""
     if not getattr(actor, "pk", None):
-        return None
+        return False, None, None
+    root = UnitClosure.objects.filter(descendant_id=OuterRef("unit_id"), ancestor__parent__isnull=True)
     memberships = list(
         Membership.objects.filter(user_id=actor.pk, unit__is_active=True)
         .select_related("unit")
+        .annotate(root_id=Subquery(root.values("ancestor_id")[:1]))
         .order_by("unit__level")
+    )
+    allowed = permissions.actor_has_scope(actor) and any(
+        m.role in permissions.CREATE_ROLES for m in memberships
     )
     for role in INTAKE_ROLE_ORDER:
         for m in memberships:
             if m.role == role:
-                return m.unit
-    return memberships[0].unit if memberships else None
+                return allowed, m.unit, m.root_id
+    if memberships:
+        return allowed, memberships[0].unit, memberships[0].root_id
+    return allowed, None, None
+
+
+def _intake_unit(actor: Any) -> Unit | None:
+    return _actor_intake(actor)[1]
 
 
 def _root_of(unit: Unit | None) -> Unit | None:
@@ -134,7 +153,6 @@ def resolve_location(
     return grid, address, lon, lat
 
 
-@transaction.atomic
 def order_create(
     *,
     actor: Any,
@@ -170,14 +188,18 @@ def order_create(
     awaiting dispatch. Phone and ID number are encrypted with keyed search hashes (PI-3).
     """
     request_id = (client_request_id or "").strip() or None
-    if request_id is not None:
-        if len(request_id) > 64:
-            raise InvalidInput(_("客户端请求号不能超过64个字符。"))
-        existing = Order.objects.filter(client_request_id=request_id).first()
-        if existing is not None:
-            return existing
+    if request_id is not None and len(request_id) > 64:
+        raise InvalidInput(_("客户端请求号不能超过64个字符。"))
+    actor_root_id: int | None = None
     if actor is not None:
-        require(permissions.can_create(actor), _("您没有登记工单的权限。"))
+        allowed, actor_unit, actor_root_id = _actor_intake(actor)
+        require(allowed, _("您没有登记工单的权限。"))
+        if intake_unit is None:
+            intake_unit = actor_unit
+        elif not Membership.objects.filter(user_id=actor.pk, unit=intake_unit).exists():
+            raise InvalidInput(_("受理单位须是您所在的单位。"))
+        else:
+            actor_root_id = None
     _validate(channel=channel, kind=kind, urgency=urgency, title=title, content=content)
     phone = normalize_phone(requester_phone) if requester_phone.strip() else ""
     if requester_phone.strip() and len(phone) < 5:
@@ -190,15 +212,17 @@ def order_create(
     grid, address, lon, lat = resolve_location(
         grid=grid, address=address, address_text=address_text, lon=lon, lat=lat, coord_system=coord_system
     )
-    if intake_unit is None:
-        intake_unit = _intake_unit(actor)
-    elif actor is not None and not Membership.objects.filter(user_id=actor.pk, unit=intake_unit).exists():
-        raise InvalidInput(_("受理单位须是您所在的单位。"))
-    level = dispatch_unit or default_dispatch_unit(intake_unit=intake_unit, grid=grid)
+    if dispatch_unit is not None:
+        level_id = dispatch_unit.pk
+    elif actor_root_id is not None:
+        level_id = actor_root_id
+    else:
+        dispatch_unit = default_dispatch_unit(intake_unit=intake_unit, grid=grid)
+        level_id = dispatch_unit.pk
     if submit is None:
         submit = channel in SELF_SERVICE_CHANNELS
     status = OrderStatus.AWAITING_DISPATCH if submit else OrderStatus.REGISTERED
-    holder = level if submit else (intake_unit or level)
+    holder_id = level_id if submit or intake_unit is None else intake_unit.pk
     order = Order(
         number="",
         channel=channel,
@@ -225,42 +249,44 @@ def order_create(
         call_id=(call_id or "").strip() or None,
         created_by=actor if getattr(actor, "pk", None) else None,
         intake_unit=intake_unit,
-        dispatch_unit=level,
-        holder_unit=holder,
+        dispatch_unit_id=level_id,
+        holder_unit_id=holder_id,
         created_at=now,
         updated_at=now,
     )
+    # One transaction (a savepoint inside a caller's): a lost race on the request id rolls back
+    # everything, the day's number included, and returns the winner's order.
     try:
-        with transaction.atomic():  # a lost race on the request id gives the number back
+        with transaction.atomic():
             order.number = allocate_number(now=now)
             order.save(force_insert=True)
+            event = OrderEvent.objects.create(
+                order=order,
+                seq=1,
+                type=EventType.CREATED,
+                actor=order.created_by,
+                actor_unit=intake_unit,
+                from_status="",
+                to_status=status,
+                payload={
+                    "channel": channel,
+                    "kind": kind,
+                    "urgency": urgency,
+                    "item": item.pk if item else None,
+                    "grid": grid.pk if grid else None,
+                    "dispatch_unit": level_id,
+                    "call_id": order.call_id,
+                },
+                occurred_at=now,
+            )
+            if submit:
+                notify(event, order, dispatchers(order), actor=actor)
     except IntegrityError:
         if request_id is not None:
             winner = Order.objects.filter(client_request_id=request_id).first()
             if winner is not None:
                 return winner
         raise
-    event = OrderEvent.objects.create(
-        order=order,
-        seq=1,
-        type=EventType.CREATED,
-        actor=order.created_by,
-        actor_unit=intake_unit,
-        from_status="",
-        to_status=status,
-        payload={
-            "channel": channel,
-            "kind": kind,
-            "urgency": urgency,
-            "item": item.pk if item else None,
-            "grid": grid.pk if grid else None,
-            "dispatch_unit": level.pk,
-            "call_id": order.call_id,
-        },
-        occurred_at=now,
-    )
-    if submit:
-        notify(event, order, dispatchers(order), actor=actor)
     return order
 
 
@@ -322,7 +348,7 @@ def order_submit(
         actor=actor,
         now=now,
         to_status=OrderStatus.AWAITING_DISPATCH,
-        actor_unit=current.intake_unit,
+        actor_unit=current.intake_unit_id,
         fields=fields,
     )
     notify(event, current, dispatchers(current), actor=actor)
