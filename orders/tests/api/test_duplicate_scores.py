@@ -88,3 +88,25 @@ def test_the_openapi_schema_describes_the_score(client):
     props = schema["components"]["schemas"][ref]["properties"]
     assert "score" in props and "number" in props
     assert "null" in props["score"]["description"]
+
+
+def test_the_endpoint_costs_the_same_however_many_duplicates(api, cast, now):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(cast.city_dispatcher)
+    order = _order(cast, now, NOISE)
+
+    def measure() -> tuple[int, int]:
+        client.get(f"/api/v1/orders/{order.pk}/duplicates")  # warm the token check
+        with CaptureQueriesContext(connection) as ctx:
+            rows = client.get(f"/api/v1/orders/{order.pk}/duplicates").json()
+        return len(rows), len(ctx.captured_queries)
+
+    _order(cast, now - HOUR, NOISE_PARAPHRASE)
+    one, queries = measure()
+    _order(cast, now - 2 * HOUR, NOISE_TYPO)
+    _order(cast, now - 3 * HOUR, NOISE)
+    three, more_queries = measure()
+    assert (one, three) == (1, 3)
+    assert more_queries == queries  # units come with the scope check, not one query per row
