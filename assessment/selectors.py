@@ -734,15 +734,15 @@ def _warned_grids(*, scope: Unit, now: dt.datetime) -> dict[int, list[WarnedGrid
     return found
 
 
-def grid_map_for(*, scope: Unit, now: dt.datetime) -> list[GridCell]:
+def grid_map_for(*, scope: Unit, now: dt.datetime, boundaries: bool = True) -> list[GridCell]:
     """The dashboard's grid map of ``scope``'s territory: every active grid in it with its open
     orders, today's registrations against its usual level, and the active early warnings that
-    touch it. A fixed number of queries (4, plus 2 when warnings are active), whatever the
-    number of orders."""
+    touch it (``boundaries=False``: without the polygons, for the map's refresh). A fixed number
+    of queries (5, plus 2 when warnings are active), whatever the number of orders."""
     grids = list(
         Unit.objects.filter(kind=UnitKind.GRID, is_active=True, pk__in=unit_subtree_ids(scope))
         .order_by("code")
-        .values_list("pk", "code", "name", "boundary")
+        .values_list("pk", "code", "name", "boundary" if boundaries else "code")
     )
     open_counts = open_orders_by_grid(scope=scope)
     today_counts = registered_today_by_grid(scope=scope, now=now)
@@ -753,7 +753,7 @@ def grid_map_for(*, scope: Unit, now: dt.datetime) -> list[GridCell]:
             unit_id=pk,
             code=code,
             name=name,
-            boundary=boundary,
+            boundary=boundary if boundaries else None,
             open=open_counts.get(pk, 0),
             today=today_counts.get(pk, 0),
             usual=usual.get(pk, 0.0),

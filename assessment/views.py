@@ -214,10 +214,11 @@ def grid_map_geojson(cells: list[selectors.GridCell]) -> dict[str, Any]:
 @login_required
 def grid_map(request: HttpRequest) -> JsonResponse:
     """The dashboard map's data for ``?scope=``: the grids of that territory only (a scope the
-    user may not see is 403, like the dashboard). Polled with ``X-Minhu-Background: 1``."""
+    user may not see is 403, like the dashboard). Polled with ``X-Minhu-Background: 1`` and
+    ``geometry=0`` (the counts without the polygons the page already drew)."""
     now = timezone.now()
     scope, _period, _scopes = _scope_and_period(request, now)
-    cells = selectors.grid_map_for(scope=scope, now=now)
+    cells = selectors.grid_map_for(scope=scope, now=now, boundaries=request.GET.get("geometry") != "0")
     return JsonResponse(grid_map_geojson(cells), json_dumps_params={"ensure_ascii": False})
 
 

@@ -97,6 +97,14 @@ def test_the_street_map_has_only_the_streets_grids_with_their_open_orders(
     assert not grids["T1111"]["properties"]["hot"]
 
 
+def test_the_refresh_sends_the_counts_without_the_polygons(login, cast, now, orders, street_secretary):
+    full = _by_code(_map(login(street_secretary)))
+    counts = _by_code(_map(login(street_secretary), geometry="0"))
+    assert counts["T1111"]["geometry"] is None and full["T1111"]["geometry"] == SQUARE
+    assert {c: f["properties"] for c, f in counts.items()} == {c: f["properties"] for c, f in full.items()}
+    assert {c: f["id"] for c, f in counts.items()} == {c: f["id"] for c, f in full.items()}
+
+
 def test_the_city_leader_sees_every_grid_of_the_city(login, cast, now, orders, city_leader):
     grids = _by_code(_map(login(city_leader)))
     assert {code: f["properties"]["open"] for code, f in grids.items()} == {

@@ -4,9 +4,10 @@
  *
  * The map itself is set up by static/web/map.js (offline plain background, or the configured
  * tiles and their coordinate system); this script waits for its "minhu:map-ready" event on
- * #dash-map, then fetches the GeoJSON named by data-map-source on the enclosing box and fetches
- * it again every data-map-refresh seconds with X-Minhu-Background (the poll does not extend the
- * idle session). The box is hx-preserve'd, so the dashboard's own refresh keeps the map.
+ * #dash-map, then fetches the GeoJSON named by data-map-source on the enclosing box, draws it
+ * once, and every data-map-refresh seconds fetches the counts again (geometry=0, with
+ * X-Minhu-Background: the poll does not extend the idle session) to restyle the grids. The box
+ * is hx-preserve'd, so the dashboard's own refresh keeps the map.
  * No inline script (CSP); every text goes in as text, never as HTML. Load before map.js.
  */
 (function () {
@@ -84,77 +85,117 @@
     var url = box.getAttribute("data-map-source");
     var seconds = parseInt(box.getAttribute("data-map-refresh") || "60", 10);
     var convert = converter(el);
+    var byId = {}; // feature id → its polygon layer
     var shapes = null;
+    var hotGroup = L.layerGroup().addTo(map);
     var legend = null;
-    var fitted = false;
+    var loads = 0;
+
+    function styleFor(p, hotColour) {
+      return {
+        color: p.hot ? hotColour : "#475569",
+        weight: p.hot ? 3 : 1,
+        fillColor: p.fill,
+        fillOpacity: 0.75,
+      };
+    }
+
+    function describe(layer, p, labels) {
+      var tip = line(document.createElement("div"), p.name + " · " + p.open);
+      if (layer.getTooltip()) {
+        layer.setTooltipContent(tip);
+      } else {
+        layer.bindTooltip(tip, { sticky: true });
+      }
+      if (layer.getPopup()) {
+        layer.setPopupContent(popupFor(p, labels));
+      } else {
+        layer.bindPopup(popupFor(p, labels));
+      }
+    }
+
+    function markHotSpots(data) {
+      var hotColour = data.legend.hot.colour;
+      hotGroup.clearLayers();
+      Object.keys(byId).forEach(function (id) {
+        var layer = byId[id];
+        var p = layer.feature.properties;
+        if (!p.hot) {
+          return;
+        }
+        layer.bringToFront();
+        var marker = L.circleMarker(layer.getBounds().getCenter(), {
+          radius: 7,
+          color: "#fff",
+          weight: 2,
+          fillColor: hotColour,
+          fillOpacity: 1,
+          className: "dash-map-hotspot",
+        });
+        marker.bindPopup(popupFor(p, data.labels));
+        hotGroup.addLayer(marker);
+      });
+    }
+
+    function showLegend(data) {
+      if (legend) {
+        map.removeControl(legend);
+      }
+      legend = legendControl(L, data.legend).addTo(map);
+    }
+
+    // The first answer carries the polygons: draw them and fit the view once.
+    function drawAll(data) {
+      var hotColour = data.legend.hot.colour;
+      var features = convert ? window.MinhuMap.convertGeoJSON(data, convert) : data;
+      shapes = L.geoJSON(features, {
+        style: function (feature) {
+          return styleFor(feature.properties, hotColour);
+        },
+        onEachFeature: function (feature, layer) {
+          byId[String(feature.id)] = layer;
+          describe(layer, feature.properties, data.labels);
+        },
+      }).addTo(map);
+      var bounds = shapes.getBounds();
+      if (bounds.isValid()) {
+        map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
+      }
+    }
+
+    // Later answers carry the counts only (geometry=0): restyle the grids already drawn.
+    function restyle(data) {
+      var hotColour = data.legend.hot.colour;
+      data.features.forEach(function (feature) {
+        var layer = byId[String(feature.id)];
+        if (layer) {
+          layer.feature.properties = feature.properties;
+          layer.setStyle(styleFor(feature.properties, hotColour));
+          describe(layer, feature.properties, data.labels);
+        }
+      });
+    }
 
     function draw(data) {
       if (!data || data.type !== "FeatureCollection") {
         return;
       }
-      var hotColour = data.legend.hot.colour;
-      var features = convert ? window.MinhuMap.convertGeoJSON(data, convert) : data;
-      var next = L.featureGroup();
-      var hotLayers = [];
-      L.geoJSON(features, {
-        style: function (feature) {
-          var p = feature.properties;
-          return {
-            color: p.hot ? hotColour : "#475569",
-            weight: p.hot ? 3 : 1,
-            fillColor: p.fill,
-            fillOpacity: 0.75,
-          };
-        },
-        onEachFeature: function (feature, layer) {
-          var p = feature.properties;
-          layer.bindTooltip(line(document.createElement("div"), p.name + " · " + p.open), { sticky: true });
-          layer.bindPopup(popupFor(p, data.labels));
-          if (p.hot) {
-            hotLayers.push(layer);
-            var marker = L.circleMarker(layer.getBounds().getCenter(), {
-              radius: 7,
-              color: "#fff",
-              weight: 2,
-              fillColor: hotColour,
-              fillOpacity: 1,
-              className: "dash-map-hotspot",
-            });
-            marker.bindPopup(popupFor(p, data.labels));
-            hotLayers.push(marker);
-          }
-        },
-      }).eachLayer(function (layer) {
-        next.addLayer(layer);
-      });
-      hotLayers.forEach(function (layer) {
-        if (!next.hasLayer(layer)) {
-          next.addLayer(layer);
-        }
-      });
       if (shapes) {
-        map.removeLayer(shapes);
+        restyle(data);
+      } else {
+        drawAll(data);
       }
-      shapes = next.addTo(map);
-      hotLayers.forEach(function (layer) {
-        if (layer.bringToFront) {
-          layer.bringToFront();
-        }
-      });
-      if (!legend) {
-        legend = legendControl(L, data.legend).addTo(map);
-      }
-      var bounds = shapes.getBounds();
-      if (!fitted && bounds.isValid()) {
-        map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
-        fitted = true;
-      }
-      el.setAttribute("data-map-drawn", String(data.features.length));
+      markHotSpots(data);
+      showLegend(data);
+      el.setAttribute("data-map-drawn", String(Object.keys(byId).length));
+      loads += 1;
+      el.setAttribute("data-map-loads", String(loads));
     }
 
     function load() {
+      var target = shapes ? url + (url.indexOf("?") >= 0 ? "&" : "?") + "geometry=0" : url;
       window
-        .fetch(url, {
+        .fetch(target, {
           credentials: "same-origin",
           headers: { Accept: "application/json", "X-Minhu-Background": "1" },
         })
@@ -168,6 +209,7 @@
     }
 
     load();
+    box.addEventListener("minhu:map-refresh", load); // an immediate refresh (tests, other widgets)
     if (seconds > 0) {
       window.setInterval(load, seconds * 1000);
     }

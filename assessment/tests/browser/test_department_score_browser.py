@@ -115,6 +115,14 @@ def test_a_whistle_from_an_order_moves_the_department_scores(
     page.wait_for_selector("#dash-map[data-map-drawn]")
     assert page.locator("#dash-map path.leaflet-interactive").count() > 0
     assert page.locator("#dash-map .dash-map-legend").inner_text().startswith("在办工单（件）")
+    # the minute's refresh (counts only, geometry=0) restyles the drawn grid: a second open order
+    # moves 东华一网格 into a darker class
+    grid_path = page.locator("#dash-map path.leaflet-interactive").first
+    before = grid_path.get_attribute("fill")
+    dispatched_order(cast, T0 + 4 * HOUR)
+    page.locator("#dash-map-box").dispatch_event("minhu:map-refresh")
+    page.wait_for_selector("#dash-map[data-map-loads='2']")
+    assert grid_path.get_attribute("fill") != before
     shots.take(page, "assessment-dashboard")
     assert console.csp_violations() == []
     assert console.page_errors == []
