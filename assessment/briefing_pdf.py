@@ -1,7 +1,8 @@
 """The monthly briefing 月度通报 as a PDF: the same figures as the workbook (``assessment.briefing``
 reads them once through ``briefing_data``; the tables are the workbook's own sheets), with charts
 drawn on the server as SVG by matplotlib (no pyplot, no global state: one ``Figure`` per chart)
-and laid out by WeasyPrint from ``assessment/templates/assessment/briefing_pdf.html``.
+and laid out by WeasyPrint from ``assessment/templates/assessment/briefing_pdf.html`` with the
+page style ``briefing_pdf.css`` beside it.
 
 Chinese needs a CJK font: matplotlib's labels use the first of ``CJK_FONT_FAMILIES`` that is
 installed (Debian's ``fonts-noto-cjk`` gives "Noto Sans CJK SC"), the page text asks fontconfig
@@ -86,10 +87,15 @@ def _figure(height: float) -> tuple[Any, Any, Any]:
     return figure, axes, FontProperties(family=_font_families(), size=9)
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, unit: str) -> str | None:
-    """A horizontal bar chart (first label on top) as a ``data:`` URI of its SVG; None when empty."""
+def bar_chart(
+    labels: Sequence[str], values: Sequence[float], *, title: str, unit: str, counts: bool = False
+) -> str | None:
+    """A horizontal bar chart (first label on top) as a ``data:`` URI of its SVG; None when empty.
+    ``counts``: whole numbers, so the axis ticks are whole too."""
     if not labels:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     figure, axes, font = _figure(0.9 + 0.3 * len(labels))
     positions = list(range(len(labels)))
     bars = axes.barh(positions, values, color=BAR_COLOUR, height=0.6)
@@ -99,6 +105,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, uni
     axes.set_xlabel(unit, fontproperties=font)
     axes.set_title(title, fontproperties=font, loc="left")
     axes.margins(x=0.12)
+    if counts:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     return _svg_uri(figure)
 
 
@@ -174,6 +182,7 @@ def briefing_context(data: BriefingData, *, now: Any = None) -> dict[str, Any]:
         [int(row["n"]) for row in data.problems],
         title=_("高频问题受理量"),
         unit=_("件"),
+        counts=True,
     )
     generated = (now or timezone.now()).astimezone(SHANGHAI)
     return {
@@ -196,13 +205,17 @@ def briefing_context(data: BriefingData, *, now: Any = None) -> dict[str, Any]:
 
 def render_briefing_pdf(data: BriefingData, *, now: Any = None) -> bytes:
     """Lay out the briefing with WeasyPrint (nothing is fetched but the embedded charts)."""
-    from weasyprint import HTML, URLFetcher
+    from weasyprint import CSS, HTML, URLFetcher
 
     # WeasyPrint logs every layout step at INFO; keep its warnings (a missing font, a bad URL)
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    html = render_to_string("assessment/briefing_pdf.html", briefing_context(data, now=now))
+    context = briefing_context(data, now=now)
+    html = render_to_string("assessment/briefing_pdf.html", context)
+    css = render_to_string("assessment/briefing_pdf.css", context)
     fetcher = URLFetcher(allowed_protocols={"data"})
-    pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
+    pdf: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf(
+        stylesheets=[CSS(string=css, url_fetcher=fetcher)]
+    )
     return pdf
 
 
