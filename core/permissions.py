@@ -80,6 +80,16 @@ ADMIN_ACCESS: dict[str, ModelAccess] = {
     "whistles.whistleevent": ModelAccess(view=SYSTEM),
     "whistles.whistlenotification": ModelAccess(view=SYSTEM),
     "whistles.whistlewarning": ModelAccess(view=SYSTEM),
+    # assessment: the city's rate factors are configuration (saved through their service); the
+    # rest are records and computed figures
+    "assessment.assessmentconfig": ModelAccess(view=SYSTEM, add=SYSTEM, change=SYSTEM),
+    "assessment.appeal": ModelAccess(view=SYSTEM),
+    "assessment.departmentevaluation": ModelAccess(view=SYSTEM),
+    "assessment.orderfact": ModelAccess(view=SYSTEM),
+    "assessment.unitdailycount": ModelAccess(view=SYSTEM),
+    "assessment.fillstate": ModelAccess(view=SYSTEM),
+    "assessment.earlywarning": ModelAccess(view=SYSTEM),
+    "assessment.briefing": ModelAccess(view=SYSTEM),
     # integration credentials (telephony systems, Open311 clients) are the security admin's
     "intake.telephonysystem": _config(SECURITY),
     "intake.open311client": _config(SECURITY),
