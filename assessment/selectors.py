@@ -641,11 +641,12 @@ def usual_daily_by_grid(
     *, scope: Unit | int, today: dt.date, days: int = HOT_BASELINE_DAYS
 ) -> dict[int, float]:
     """Each grid's mean daily registrations over the ``days`` days before ``today``, from the
-    volume rollup (``v.received`` sits on the order's grid), one query."""
+    volume rollup (``v.received`` and ``v.merged`` — duplicates are reports too — sit on the
+    order's grid), one query."""
     rows = (
         UnitDailyCount.objects.filter(
             unit_id__in=unit_subtree_ids(scope),
-            metric=metric_name(metrics.DETAIL, "received"),
+            metric__in=[metric_name(metrics.DETAIL, "received"), metric_name(metrics.DETAIL, "merged")],
             day__gte=today - dt.timedelta(days=days),
             day__lt=today,
         )

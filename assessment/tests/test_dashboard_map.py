@@ -181,6 +181,24 @@ def test_a_grid_far_above_its_usual_level_today_is_a_hot_spot(login, cast, now, 
     assert "今日新增5件" in props["reasons"][0]
 
 
+def test_a_grid_used_to_that_many_orders_is_not_a_hot_spot(login, cast, now, orders, city_leader):
+    for days in range(1, 29):  # one order a day for four weeks: 4 today is within its usual level
+        make_order(
+            actor=cast.agent, now=now - dt.timedelta(days=days), grid=cast.tree.other_grid, item=cast.item
+        )
+    for minutes in range(3):
+        make_order(
+            actor=cast.agent,
+            now=now - dt.timedelta(minutes=10 + minutes),
+            grid=cast.tree.other_grid,
+            item=cast.item,
+        )
+    rollup_catch_up(now=now)
+    props = _by_code(_map(login(city_leader)))["T2111"]["properties"]
+    assert props["today"] == 4 and props["usual"] == 1.0
+    assert props["hot"] is False and props["reasons"] == []
+
+
 def test_a_usual_day_is_not_a_hot_spot():
     assert not selectors.is_unusually_high(2, 0.0)  # fewer than 3 is never a spike
     assert not selectors.is_unusually_high(3, 0.0)  # P(X ≥ 3 | 0.2) ≈ 0.0011
