@@ -124,6 +124,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT off: the planner's cost for a scoped queue (a LIMIT over an OR of subplans) crosses
+    # jit_above_cost and LLVM then spends seconds compiling a query that runs in milliseconds.
+    # Connections are kept for a minute (health-checked) instead of one per request.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = (str(options.get("options", "")) + " -c jit=off").strip()
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 

@@ -144,3 +144,21 @@ def test_the_assignment_arm_is_a_correlated_exists_per_order(cast, delegated):
     assert not re.search(r'"orders_order"\."id" IN \(SELECT \S*"order_id" FROM "orders_assignment"', sql)
     assert re.search(r'"order_id" = \(?"orders_order"\."id"\)?', sql)  # correlated on the order
     assert visible(cast.community_handler) == {delegated.pk}  # seen through the assignment alone
+
+
+def test_queues_within_scope(cast, delegated, held_by_department, now):
+    """The work queues skip ``orders_visible_to`` (their own predicate is narrower and plans far
+    better): for every member of the cast, every queue stays inside what they may see."""
+    make_order(actor=None, now=now + H, channel="web", grid=cast.tree.grid)
+    users = [value for value in vars(cast).values() if hasattr(value, "is_authenticated")]
+    assert len(users) >= 5
+    non_empty = 0
+    for user in users:
+        allowed = set(orders_visible_to(user).values_list("pk", flat=True))
+        for queue in ("mine", "dispatch", "callback"):
+            listed = set(order_list_for_queue(user, queue=queue).values_list("pk", flat=True))
+            assert listed <= allowed, (user.username, queue)
+            non_empty += bool(listed)
+    assert non_empty >= 3  # the check ran over real queues, not only empty ones
+    cast.city_dispatcher.is_active = False
+    assert list(order_list_for_queue(cast.city_dispatcher, queue="dispatch")) == []
