@@ -307,6 +307,18 @@ class Assignment(models.Model):
             ),
             models.Index(fields=["unit", "status"], name="assignment_unit_status"),
             models.Index(fields=["order", "status"], name="assignment_order_status"),
+            # the replies a unit reviews (workbench review list and count): the few replied
+            # delegated children and assists, found before their many accepted parents and leads
+            models.Index(
+                fields=["parent"],
+                condition=Q(status=AssignmentStatus.REPLIED, parent__isnull=False),
+                name="assignment_replied_child",
+            ),
+            models.Index(
+                fields=["order"],
+                condition=Q(status=AssignmentStatus.REPLIED, role=AssignmentRole.ASSIST, parent__isnull=True),
+                name="assignment_replied_assist",
+            ),
         ]
 
     def __str__(self) -> str:
