@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
+from core.tests.identity_helpers import login_verified
 from orders.tests.conftest import _fresh_calendar, cast, now  # noqa: F401 -- fixtures re-used
 from orders.tests.factories import person
 from orgs.choices import Role
@@ -27,3 +29,15 @@ def city_leader(tree):
 @pytest.fixture
 def city_business_admin(tree):
     return person("city_business_admin", tree.city, Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def login(now):  # noqa: F811 -- the frozen clock first, so the session starts at "now"
+    """A signed-in (second factor verified) test client for ``user``."""
+
+    def make(user):
+        client = Client()
+        login_verified(client, user)
+        return client
+
+    return make

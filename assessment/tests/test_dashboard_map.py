@@ -19,7 +19,6 @@ from assessment.metrics import Period
 from assessment.rollups import rollup_catch_up
 from assessment.services import early_warning_record
 from assessment.tests.factories import HOUR, handled_order
-from core.tests.identity_helpers import login_verified
 from orders.tests.factories import make_item, make_order, person
 from orgs.choices import Role, UnitKind
 from orgs.grid_services import grid_boundaries_import
@@ -29,16 +28,6 @@ SQUARE = {
     "type": "Polygon",
     "coordinates": [[[116.40, 39.90], [116.41, 39.90], [116.41, 39.91], [116.40, 39.91], [116.40, 39.90]]],
 }
-
-
-@pytest.fixture
-def login(now):
-    def make(user):
-        client = Client()
-        login_verified(client, user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
@@ -17,18 +16,7 @@ from assessment.rollups import rollup_catch_up
 from assessment.services import early_warning_record
 from assessment.tests.factories import handled_order
 from core.models import AuditEvent
-from core.tests.identity_helpers import login_verified
 from orders.choices import Satisfaction
-
-
-@pytest.fixture
-def login(now):
-    def make(user):
-        client = Client()
-        login_verified(client, user)
-        return client
-
-    return make
 
 
 @pytest.fixture
