@@ -39,6 +39,7 @@ class Result:
     name: str
     queries: int
     times_ms: list[float] = field(default_factory=list)
+    slowest: list[tuple[float, str]] = field(default_factory=list)  # (ms, SQL) of the counted request
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.times_ms)
@@ -52,13 +53,13 @@ class Page:
     url: Callable[[int], str]
 
 
-def _count_queries(fn: Callable[[], Any]) -> int:
+def _capture_queries(fn: Callable[[], Any]) -> list[dict[str, str]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as ctx:
         fn()
-    return len(ctx.captured_queries)
+    return list(ctx.captured_queries)
 
 
 def _get(client: Any, url: str) -> Any:
@@ -157,7 +158,9 @@ def build_pages(people: dict[str, Any], *, rng: random.Random, details: int) -> 
 def measure(page: Page, *, repeat: int, warmup: int = 2) -> Result:
     for i in range(warmup):
         _get(page.client, page.url(i))
-    result = Result(page.name, queries=_count_queries(lambda: _get(page.client, page.url(0))))
+    captured = _capture_queries(lambda: _get(page.client, page.url(0)))
+    timed = sorted(((float(q["time"]) * 1000, q["sql"]) for q in captured), key=lambda x: x[0], reverse=True)
+    result = Result(page.name, queries=len(captured), slowest=timed)
     for i in range(repeat):
         url = page.url(i)
         start = time.perf_counter()
@@ -166,7 +169,16 @@ def measure(page: Page, *, repeat: int, warmup: int = 2) -> Result:
     return result
 
 
-def run(*, repeat: int, details: int = 50, out: Callable[[str], None] = print) -> dict[str, Result]:
+def run(
+    *,
+    repeat: int,
+    details: int = 50,
+    slow: int = 0,
+    only: str = "",
+    out: Callable[[str], None] = print,
+) -> dict[str, Result]:
+    """Measure every page (or those whose name contains ``only``); with ``slow`` print each page's
+    slowest statements of the counted request (ms and the start of the SQL) after its line."""
     from django.db import connection
 
     from orders.models import Order
@@ -181,12 +193,19 @@ def run(*, repeat: int, details: int = 50, out: Callable[[str], None] = print) -
         f"{max(base.times_ms):>8.1f} {'1.0':>7}")  # fmt: skip
     results = {base.name: base}
     for page in pages:
+        if only and only not in page.name:
+            continue
         r = measure(page, repeat=repeat)
         results[r.name] = r
         ratio = r.pct(95) / base.pct(95) if base.pct(95) else float("nan")
         verdict = "ok" if r.pct(95) <= FLOOR_P95_MS else "OVER"
         out(f"{r.name:44} {r.queries:>7} {statistics.median(r.times_ms):>8.1f} {r.pct(95):>8.1f} "
             f"{max(r.times_ms):>8.1f} {ratio:>7.1f}  {verdict}")  # fmt: skip
+        for ms, sql in r.slowest[:slow]:
+            out(f"    {ms:8.1f} ms  {' '.join(sql.split())[:240]}")
+    if len(results) == 1:
+        out(f"no page matches {only!r}")
+        return results
     worst = max((r for r in results.values() if r is not base), key=lambda r: r.pct(95))
     out(f"worst p95: {worst.name} {worst.pct(95):.1f} ms (floor {FLOOR_P95_MS:.0f} ms)")
     return results
@@ -196,13 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--details", type=int, default=50, help="random open orders for the detail page")
+    parser.add_argument("--slow", type=int, default=0, help="print each page's N slowest statements")
+    parser.add_argument("--only", default="", help="only the pages whose name contains this text")
     args = parser.parse_args(argv)
     from bench.seed_orders import setup_django
 
     setup_django()
     logging.getLogger("huey").setLevel(logging.WARNING)
     logging.getLogger("axes").setLevel(logging.WARNING)
-    run(repeat=args.repeat, details=args.details)
+    run(repeat=args.repeat, details=args.details, slow=args.slow, only=args.only)
     return 0
 
 

@@ -33,7 +33,12 @@ from catalog.models import CatalogItem, ResponsibilityRule
 from orders import permissions
 from orders.choices import ASSIGNMENT_ACTIVE, AssignmentStatus, OrderStatus, ReplyStatus, RequestStatus
 from orders.models import Assignment, ExtensionRequest, Order, Reply, SuspensionRequest
-from orders.selectors import QUEUE_SELECT, order_duplicates_visible_to, orders_visible_to
+from orders.selectors import (
+    QUEUE_SELECT,
+    order_duplicates_visible_to,
+    orders_visible_among,
+    orders_visible_to,
+)
 from orders.services.supervision import yellow_at
 from orgs.addresses import normalize_address
 from orgs.choices import UnitKind
@@ -391,7 +396,7 @@ def _visible_ids(actor: Any, order_ids: set[int]) -> set[int]:
     """Which of a few orders ``actor`` may see (one query; none for an empty set)."""
     if not order_ids:
         return set()
-    return set(orders_visible_to(actor).filter(pk__in=list(order_ids)).values_list("pk", flat=True))
+    return set(orders_visible_among(actor, order_ids).values_list("pk", flat=True))
 
 
 # --- the handler --------------------------------------------------------------------------------

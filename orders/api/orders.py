@@ -71,7 +71,7 @@ from orders.selectors import (
     order_get_for_user,
     order_list_for_queue,
     order_timeline,
-    orders_visible_to,
+    orders_visible_among,
 )
 from orgs.models import Unit
 
@@ -286,7 +286,7 @@ def replayed(actor: Any, client_request_id: str | None) -> Order | None:
     existing = Order.objects.filter(client_request_id=client_request_id.strip()).first()
     if existing is None:
         return None
-    if not orders_visible_to(actor).filter(pk=existing.pk).exists():
+    if not orders_visible_among(actor, [existing.pk]).exists():
         from orders.errors import TransitionNotAllowed
 
         raise TransitionNotAllowed(_("该客户端请求号已被使用。"))

@@ -15,6 +15,7 @@ from orders.selectors import (
     order_get_for_user,
     order_list_for_queue,
     order_timeline,
+    orders_visible_among,
     orders_visible_to,
 )
 from orders.tests.factories import make_order, person, walk_to
@@ -43,7 +44,11 @@ def held_by_department(cast, now):
 
 
 def visible(user):
-    return set(orders_visible_to(user).values_list("pk", flat=True))
+    """What ``user`` sees, asked both ways: the list form and the per-order probe form must agree."""
+    listed = set(orders_visible_to(user).values_list("pk", flat=True))
+    every = list(Order.objects.values_list("pk", flat=True))
+    assert set(orders_visible_among(user, every).values_list("pk", flat=True)) == listed, user.username
+    return listed
 
 
 def test_handlers_see_what_was_assigned_in_their_subtree(cast, delegated, held_by_department):
@@ -154,7 +159,7 @@ def test_queues_within_scope(cast, delegated, held_by_department, now):
     assert len(users) >= 5
     non_empty = 0
     for user in users:
-        allowed = set(orders_visible_to(user).values_list("pk", flat=True))
+        allowed = visible(user)
         for queue in ("mine", "dispatch", "callback"):
             listed = set(order_list_for_queue(user, queue=queue).values_list("pk", flat=True))
             assert listed <= allowed, (user.username, queue)
