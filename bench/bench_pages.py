@@ -201,6 +201,8 @@ def run(
         verdict = "ok" if r.pct(95) <= FLOOR_P95_MS else "OVER"
         out(f"{r.name:44} {r.queries:>7} {statistics.median(r.times_ms):>8.1f} {r.pct(95):>8.1f} "
             f"{max(r.times_ms):>8.1f} {ratio:>7.1f}  {verdict}")  # fmt: skip
+        if slow:
+            out(f"    SQL in the counted request: {sum(ms for ms, _sql in r.slowest):.1f} ms")
         for ms, sql in r.slowest[:slow]:
             out(f"    {ms:8.1f} ms  {' '.join(sql.split())[:240]}")
     if len(results) == 1:
