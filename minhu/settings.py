@@ -127,9 +127,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT off: the planner's cost for a scoped queue (a LIMIT over an OR of subplans) crosses
     # jit_above_cost and LLVM then spends seconds compiling a query that runs in milliseconds.
+    # random_page_cost 1.1 (DB_RANDOM_PAGE_COST), the usual value for SSDs and a cached working
+    # set: at the default 4 the planner hashes a city's 18,748-unit subtree to check the scope of
+    # a page of 200 orders (17.8 ms) instead of probing each order's ancestors (1.4 ms).
     # Connections are kept for a minute (health-checked) instead of one per request.
     options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = (str(options.get("options", "")) + " -c jit=off").strip()
+    page_cost = float(os.environ.get("DB_RANDOM_PAGE_COST", "1.1"))
+    options["options"] = (
+        str(options.get("options", "")) + f" -c jit=off -c random_page_cost={page_cost:g}"
+    ).strip()
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -29,7 +29,6 @@ from orgs.choices import HOLDING_ROLES, LOCATION_ROLES, TERRITORIAL_KINDS, Role,
 from orgs.models import Membership, Unit, UnitClosure
 from orgs.selectors import (
     _has_scope,
-    _membership_unit_ids,
     holding_subtree_ids,
     location_scope_q,
     unit_subtree_ids,
@@ -59,45 +58,56 @@ def orders_visible_to(actor: Any) -> QuerySet[Order]:
     )
 
 
-def _under_memberships(field: str, memberships: QuerySet[Membership, Any], **closure: Any) -> Exists:
-    """Whether the unit in the outer row's ``field`` lies in the subtree of one of ``memberships``'
-    units: a probe of that unit's few ancestors (``unitclosure(descendant, ancestor)``)."""
-    return Exists(
-        UnitClosure.objects.filter(descendant_id=OuterRef(field), ancestor_id__in=memberships, **closure)
-    )
+def _under_units(field: str, units: list[int], **closure: Any) -> Exists:
+    """Whether the unit in the outer row's ``field`` lies in the subtree of one of ``units``: a
+    probe of that unit's few ancestors (``unitclosure(descendant, ancestor)``)."""
+    return Exists(UnitClosure.objects.filter(descendant_id=OuterRef(field), ancestor_id__in=units, **closure))
 
 
 def orders_visible_among(actor: Any, order_ids: Iterable[int]) -> QuerySet[Order]:
     """``orders_visible_to(actor)`` restricted to a few known ``order_ids`` — the same rule, asked
     the other way round: each arm probes the ancestors of the order's own units instead of listing
-    the actor's whole subtree (a city dispatcher's is every unit of the city: 18,748 at scale 1,
-    hashed on every order detail). For an order page, a page of a queue, a few candidates; a long
-    list goes through ``orders_visible_to``. ``test_orders_visible_to`` checks both agree for
-    every role."""
+    the actor's whole subtree (a city's is every unit: 18,748 at scale 1). For an order page, a
+    page of a queue, a few candidates; a long list goes through ``orders_visible_to``.
+    ``test_orders_visible_to`` checks that both agree for every role.
+
+    The actor's memberships are read first (one small query) and passed as literals, and an arm
+    with no units is left out: behind a subquery PostgreSQL guessed a territory of 580 units and
+    hashed the city's 18,748 instead of probing each order's few ancestors (27 ms for a page of
+    200 orders on the supervisor board at 1M orders)."""
     ids = list(order_ids)
     if not _has_scope(actor) or not ids:
         return Order.objects.none()
-    held = _membership_unit_ids(actor, HOLDING_ROLES)
-    desk = _membership_unit_ids(actor, DESK_ROLES)
-    territory = _membership_unit_ids(actor, LOCATION_ROLES, territorial_only=True)
-    in_territory = {"descendant__kind__in": TERRITORIAL_KINDS}
-    # A station lies in the territory of its street (orgs.selectors.location_scope_q).
-    station_in_territory = Exists(
-        Unit.objects.filter(pk=OuterRef("grid_id"), kind=UnitKind.STATION).filter(
-            _under_memberships("located_in_id", territory, **in_territory)
+    held: set[int] = set()
+    desk: set[int] = set()
+    territory: set[int] = set()
+    rows = Membership.objects.filter(user_id=actor.pk, unit__is_active=True).values_list(
+        "unit_id", "role", "unit__kind"
+    )
+    for unit_id, role, kind in rows:
+        if role in HOLDING_ROLES:
+            held.add(unit_id)
+        if role in DESK_ROLES:
+            desk.add(unit_id)
+        if role in LOCATION_ROLES and kind in TERRITORIAL_KINDS:
+            territory.add(unit_id)
+    scope = Q(created_by_id=actor.pk)
+    if desk:
+        scope |= _under_units("dispatch_unit_id", sorted(desk)) | _under_units("intake_unit_id", sorted(desk))
+    if territory:
+        in_territory = {"descendant__kind__in": TERRITORIAL_KINDS}
+        # A station lies in the territory of its street (orgs.selectors.location_scope_q).
+        station_in_territory = Exists(
+            Unit.objects.filter(pk=OuterRef("grid_id"), kind=UnitKind.STATION).filter(
+                _under_units("located_in_id", sorted(territory), **in_territory)
+            )
         )
-    )
-    assigned = Exists(
-        Assignment.objects.filter(order_id=OuterRef("pk")).filter(_under_memberships("unit_id", held))
-    )
-    return Order.objects.filter(pk__in=ids).filter(
-        _under_memberships("dispatch_unit_id", desk)
-        | _under_memberships("intake_unit_id", desk)
-        | Q(created_by_id=actor.pk)
-        | _under_memberships("grid_id", territory, **in_territory)
-        | station_in_territory
-        | assigned
-    )
+        scope |= _under_units("grid_id", sorted(territory), **in_territory) | station_in_territory
+    if held:
+        scope |= Exists(
+            Assignment.objects.filter(order_id=OuterRef("pk")).filter(_under_units("unit_id", sorted(held)))
+        )
+    return Order.objects.filter(pk__in=ids).filter(scope)
 
 
 def order_get_for_user(actor: Any, pk: int) -> tuple[Order, bool]:
