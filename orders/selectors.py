@@ -26,11 +26,13 @@ from orders import permissions
 from orders.choices import ASSIGNMENT_ACTIVE, OPEN, NotificationChannel, OrderStatus
 from orders.models import Assignment, Notification, Order, OrderEvent
 from orgs.choices import HOLDING_ROLES, LOCATION_ROLES, TERRITORIAL_KINDS, Role, UnitKind
-from orgs.models import Membership, Unit, UnitClosure
+from orgs.models import Unit, UnitClosure
 from orgs.selectors import (
     _has_scope,
     holding_subtree_ids,
+    holding_subtree_list,
     location_scope_q,
+    membership_unit_list,
     unit_subtree_ids,
 )
 
@@ -78,34 +80,24 @@ def orders_visible_among(actor: Any, order_ids: Iterable[int]) -> QuerySet[Order
     ids = list(order_ids)
     if not _has_scope(actor) or not ids:
         return Order.objects.none()
-    held: set[int] = set()
-    desk: set[int] = set()
-    territory: set[int] = set()
-    rows = Membership.objects.filter(user_id=actor.pk, unit__is_active=True).values_list(
-        "unit_id", "role", "unit__kind"
-    )
-    for unit_id, role, kind in rows:
-        if role in HOLDING_ROLES:
-            held.add(unit_id)
-        if role in DESK_ROLES:
-            desk.add(unit_id)
-        if role in LOCATION_ROLES and kind in TERRITORIAL_KINDS:
-            territory.add(unit_id)
+    held = membership_unit_list(actor, HOLDING_ROLES)
+    desk = membership_unit_list(actor, DESK_ROLES)
+    territory = membership_unit_list(actor, LOCATION_ROLES, territorial_only=True)
     scope = Q(created_by_id=actor.pk)
     if desk:
-        scope |= _under_units("dispatch_unit_id", sorted(desk)) | _under_units("intake_unit_id", sorted(desk))
+        scope |= _under_units("dispatch_unit_id", desk) | _under_units("intake_unit_id", desk)
     if territory:
         in_territory = {"descendant__kind__in": TERRITORIAL_KINDS}
         # A station lies in the territory of its street (orgs.selectors.location_scope_q).
         station_in_territory = Exists(
             Unit.objects.filter(pk=OuterRef("grid_id"), kind=UnitKind.STATION).filter(
-                _under_units("located_in_id", sorted(territory), **in_territory)
+                _under_units("located_in_id", territory, **in_territory)
             )
         )
-        scope |= _under_units("grid_id", sorted(territory), **in_territory) | station_in_territory
+        scope |= _under_units("grid_id", territory, **in_territory) | station_in_territory
     if held:
         scope |= Exists(
-            Assignment.objects.filter(order_id=OuterRef("pk")).filter(_under_units("unit_id", sorted(held)))
+            Assignment.objects.filter(order_id=OuterRef("pk")).filter(_under_units("unit_id", held))
         )
     return Order.objects.filter(pk__in=ids).filter(scope)
 
@@ -143,19 +135,6 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     if isinstance(value, str):
         return [value]
     return list(value)
-
-
-def _actor_unit_ids(actor: Any, roles: Iterable[str]) -> list[int]:
-    """Ids of the active units where ``actor`` holds one of ``roles`` (one small query)."""
-    return list(
-        Membership.objects.filter(user_id=actor.pk, role__in=list(roles), unit__is_active=True)
-        .values_list("unit_id", flat=True)
-        .distinct()
-    )
-
-
-def _subtree_of(unit_ids: list[int]) -> QuerySet[UnitClosure, Any]:
-    return UnitClosure.objects.filter(ancestor_id__in=unit_ids).values("descendant_id")
 
 
 def order_list_for_queue(
@@ -198,7 +177,7 @@ def order_list_for_queue(
     # 36,000 active assignments, a street 300) and picks the plan for that size; behind a nested
     # subquery it guessed and scanned 1M orders for a street's 20 rows.
     if queue == "mine":
-        units = _actor_unit_ids(actor, permissions.HANDLING_ROLES)
+        units = membership_unit_list(actor, permissions.HANDLING_ROLES)
         qs = qs.filter(
             pk__in=Assignment.objects.filter(unit_id__in=units, status__in=list(ASSIGNMENT_ACTIVE)).values(
                 "order_id"
@@ -206,7 +185,7 @@ def order_list_for_queue(
         )
     elif queue == "dispatch":
         qs = qs.filter(
-            dispatch_unit_id__in=_subtree_of(_actor_unit_ids(actor, permissions.DISPATCH_ROLES)),
+            dispatch_unit_id__in=holding_subtree_list(actor, permissions.DISPATCH_ROLES),
             status__in=[
                 OrderStatus.AWAITING_DISPATCH,
                 OrderStatus.RETURN_REQUESTED,
@@ -215,7 +194,7 @@ def order_list_for_queue(
         )
     elif queue == "callback":
         qs = qs.filter(
-            dispatch_unit_id__in=_subtree_of(_actor_unit_ids(actor, permissions.CALLBACK_ROLES)),
+            dispatch_unit_id__in=holding_subtree_list(actor, permissions.CALLBACK_ROLES),
             status=OrderStatus.AWAITING_CALLBACK,
         )
     elif queue is not None:

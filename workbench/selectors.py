@@ -43,8 +43,8 @@ from orders.services.supervision import yellow_at
 from orgs.addresses import normalize_address
 from orgs.choices import UnitKind
 from orgs.geo import geometry_to_geojson
-from orgs.models import Address, Membership, Unit, UnitClosure
-from orgs.selectors import holding_subtree_ids
+from orgs.models import Address, Unit, UnitClosure
+from orgs.selectors import holding_subtree_list, membership_unit_list
 
 SUGGEST_LIMIT = 8
 SIMILAR_LIMIT = 6
@@ -286,7 +286,7 @@ def pending_decisions(
     dispatch level (top lead's and assists' extensions, every suspension), or as the parent unit
     of a delegated child (its extension). Pending requests are few, so they are found first and
     then kept only where ``orders_visible_to`` holds their order. Four queries."""
-    dispatch_levels = holding_subtree_ids(actor, permissions.DISPATCH_ROLES)
+    dispatch_levels = holding_subtree_list(actor, permissions.DISPATCH_ROLES)
     related = ("assignment__unit", "order", *(f"order__{name}" for name in QUEUE_SELECT))
     pending = ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
     extensions: list[ExtensionRequest] = []
@@ -325,7 +325,7 @@ def pending_decisions_count(
     total = 0
     pending = ExtensionRequest.objects.filter(status=RequestStatus.PENDING)
     if as_dispatcher:
-        levels = holding_subtree_ids(actor, permissions.DISPATCH_ROLES)
+        levels = holding_subtree_list(actor, permissions.DISPATCH_ROLES)
         total += (
             pending.filter(assignment__parent__isnull=True, order__dispatch_unit_id__in=levels)
             .order_by()[: cap + 1]
@@ -405,15 +405,7 @@ def _visible_ids(actor: Any, order_ids: set[int]) -> set[int]:
 def handling_unit_ids(actor: Any) -> list[int]:
     """The units where ``actor`` handles (handler or dispatcher membership): one query, kept on
     the actor object for the rest of the request (a page asks several times)."""
-    cached: list[int] | None = getattr(actor, "_workbench_handling_units", None)
-    if cached is None:
-        cached = list(
-            Membership.objects.filter(
-                user_id=actor.pk, role__in=list(permissions.HANDLING_ROLES), unit__is_active=True
-            ).values_list("unit_id", flat=True)
-        )
-        actor._workbench_handling_units = cached
-    return list(cached)
+    return membership_unit_list(actor, permissions.HANDLING_ROLES)
 
 
 def with_my_assignments(orders: Sequence[Order], unit_ids: Sequence[int]) -> None:
@@ -476,7 +468,7 @@ def dispatch_orders(actor: Any, status: str) -> QuerySet[Order]:
     first — ``order_list_for_queue(queue="dispatch")`` without the scope's OR, which these rows
     meet by construction (the holding axis admits every order at a desk's dispatch level)."""
     return Order.objects.filter(
-        dispatch_unit_id__in=holding_subtree_ids(actor, permissions.DISPATCH_ROLES), status=status
+        dispatch_unit_id__in=holding_subtree_list(actor, permissions.DISPATCH_ROLES), status=status
     ).order_by("-created_at", "-pk")
 
 
@@ -484,7 +476,7 @@ def callback_orders(actor: Any) -> QuerySet[Order]:
     """Orders awaiting a callback at a dispatch level in the actor's callback subtree (narrowed
     like ``dispatch_orders``), newest first."""
     return Order.objects.filter(
-        dispatch_unit_id__in=holding_subtree_ids(actor, permissions.CALLBACK_ROLES),
+        dispatch_unit_id__in=holding_subtree_list(actor, permissions.CALLBACK_ROLES),
         status=OrderStatus.AWAITING_CALLBACK,
     ).order_by("-created_at", "-pk")
 
@@ -679,7 +671,7 @@ def merged_awaiting_callback(actor: Any, *, limit: int = 50) -> list[Order]:
     candidates = list(
         Order.objects.filter(
             status=OrderStatus.MERGED,
-            dispatch_unit_id__in=holding_subtree_ids(actor, permissions.CALLBACK_ROLES),
+            dispatch_unit_id__in=holding_subtree_list(actor, permissions.CALLBACK_ROLES),
             parent__status__in=[OrderStatus.AWAITING_CALLBACK, OrderStatus.CLOSED],
         )
         .order_by("-created_at", "-pk")

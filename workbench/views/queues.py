@@ -32,7 +32,7 @@ from orders.models import Order
 from orders.selectors import order_list_for_queue
 from orgs.choices import Role, UnitKind
 from orgs.models import Membership, Unit
-from orgs.selectors import holding_subtree_ids
+from orgs.selectors import holding_subtree_list
 from workbench import selectors
 from workbench.forms import UrgeForm
 from workbench.services import orders_batch_dispatch
@@ -94,7 +94,7 @@ class QueueFilter(forms.Form):
 def _areas(actor: Any, roles: Any) -> QuerySet[Unit]:
     """Districts and streets in the actor's scope (the area filter's choices)."""
     return Unit.objects.filter(
-        pk__in=holding_subtree_ids(actor, roles),
+        pk__in=holding_subtree_list(actor, roles),
         kind__in=[UnitKind.DISTRICT, UnitKind.STREET],
         is_active=True,
     ).order_by("level", "code")
@@ -210,10 +210,12 @@ def _batch_units(actor: Any) -> list[Unit]:
     """Units a batch may be sent to in one go: districts, streets and departments in scope."""
     return list(
         Unit.objects.filter(
-            Q(pk__in=holding_subtree_ids(actor, permissions.DISPATCH_ROLES))
+            Q(pk__in=holding_subtree_list(actor, permissions.DISPATCH_ROLES))
             & Q(kind__in=[UnitKind.DISTRICT, UnitKind.STREET, UnitKind.DEPARTMENT]),
             is_active=True,
-        ).order_by("kind", "code")[:200]
+        )
+        .defer("boundary")
+        .order_by("kind", "code")[:200]
     )
 
 
@@ -468,7 +470,7 @@ def _visible_areas(actor: Any) -> QuerySet[Unit]:
     from orgs.selectors import location_scope_q
 
     return Unit.objects.filter(
-        Q(pk__in=holding_subtree_ids(actor)) | location_scope_q(actor, "pk"),
+        Q(pk__in=holding_subtree_list(actor)) | location_scope_q(actor, "pk"),
         kind__in=[UnitKind.DISTRICT, UnitKind.STREET],
         is_active=True,
     ).order_by("level", "code")
