@@ -96,8 +96,8 @@ def orders_visible_among(actor: Any, order_ids: Iterable[int]) -> QuerySet[Order
         )
         scope |= _under_units("grid_id", territory, **in_territory) | station_in_territory
     if held:
-        scope |= Exists(
-            Assignment.objects.filter(order_id=OuterRef("pk")).filter(_under_units("unit_id", held))
+        scope |= Q(
+            Exists(Assignment.objects.filter(order_id=OuterRef("pk")).filter(_under_units("unit_id", held)))
         )
     return Order.objects.filter(pk__in=ids).filter(scope)
 
