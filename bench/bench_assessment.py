@@ -280,6 +280,7 @@ class Result:
     streets_equal: bool
     departments_equal: bool
     city_equal: bool
+    pages: dict[str, Timing]
 
 
 def run(
@@ -418,6 +419,8 @@ def run(
     city_rates, direct_city = answers["city rates"]
     city_equal = all(city_rates.territorial.counts[k] == v for k, v in direct_city.items())
     worst = max(t.p95_ms for t, _d in widgets.values())
+    pages = time_pages(city, month, repeat, out)
+    worst = max([worst, *(t.p95_ms for t in pages.values())])
     out(
         f"  valid counts equal both ways: streets {streets_equal}, departments {departments_equal}, "
         f"city {city_equal}; worst widget p95 {worst:.1f} ms (budget {WIDGET_BUDGET_MS:.0f} ms); "
@@ -434,7 +437,58 @@ def run(
         streets_equal=streets_equal,
         departments_equal=departments_equal,
         city_equal=city_equal,
+        pages=pages,
     )
+
+
+def time_pages(city: Any, month: Any, repeat: int, out: Callable[[str], None]) -> dict[str, Timing]:
+    """The pages themselves through Django's test client (every middleware, the template, the
+    JSON): the command-centre dashboard and its map as a leader of the city, signed in with a
+    second factor, and the rankings API with a bearer token."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from core.identity import api_token_create
+    from core.tests.identity_helpers import login_verified
+    from orgs.choices import Role
+    from orgs.models import Membership
+
+    leader, _created = get_user_model().objects.get_or_create(
+        username="bench_leader", defaults={"display_name": "bench_leader", "password": "!bench"}
+    )
+    get_user_model().objects.filter(pk=leader.pk).update(password_changed_at=timezone.now())
+    leader.refresh_from_db()
+    Membership.objects.get_or_create(user=leader, unit=city, role=Role.LEADER)
+    browser = Client(SERVER_NAME="localhost")
+    login_verified(browser, leader)
+    _token, raw = api_token_create(actor=leader, user=leader, name="bench", now=timezone.now())
+    api = Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def get(client: Any, url: str) -> Callable[[], int]:
+        def fetch() -> int:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise AssertionError(f"GET {url}: {response.status_code}")
+            return len(response.content)
+
+        return fetch
+
+    rankings = f"/api/v1/assessment/rankings?scope={city.pk}&month={month.key}"
+    urls = {
+        "dashboard page (city leader)": (browser, f"/assessment/?month={month.key}"),
+        "dashboard map (GeoJSON)": (browser, "/assessment/map.json"),
+        "street ranking (API)": (api, rankings + "&kind=street"),
+        "department ranking (API)": (api, rankings + "&kind=department"),
+    }
+    out(f"  pages, {repeat} requests each:")
+    out(f"  {'page':<34} {'p50':>11} {'p95':>8} {'KiB':>8}")
+    timings: dict[str, Timing] = {}
+    for name, (client, url) in urls.items():
+        timing, size = timed(get(client, url), repeat)
+        timings[name] = timing
+        out(f"  {name:<34} {timing.p50_ms:>9.1f}ms {timing.p95_ms:>6.1f}ms {size / 1024:>8.1f}")
+    return timings
 
 
 def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool, reuse: bool) -> None:

@@ -42,6 +42,13 @@ def test_the_benchmark_reports_every_figure_and_both_ways_agree(seeded):
         "volume trend",
         "top problems",
     }
+    assert set(result.pages) == {
+        "dashboard page (city leader)",
+        "dashboard map (GeoJSON)",
+        "street ranking (API)",
+        "department ranking (API)",
+    }
+    assert all(t.p95_ms > 0 for t in result.pages.values())
     assert result.streets_equal, "\n".join(lines)
     assert result.departments_equal, "\n".join(lines)
     assert result.city_equal, "\n".join(lines)
