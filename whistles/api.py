@@ -65,7 +65,15 @@ class InvalidOut(Schema):
     errors: list[FieldErrorOut]
 
 
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: InvalidOut}
+# 401: the API's token authentication answers before any handler (``{"detail", "code"}``)
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: InvalidOut,
+}
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -34,6 +34,26 @@ def test_every_order_operation_declares_its_refusals(client):
                 assert "409" in codes
 
 
+def test_every_authenticated_operation_declares_401(client):
+    """Whatever app it belongs to (orders, whistles, assessment, insight …), an operation behind
+    the token declares the 401 the authentication answers with; the public ones declare none."""
+    spec = client.get("/api/openapi.json").json()
+    secured = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security"):
+                secured += 1
+                assert "401" in operation["responses"], (method, path)
+                assert client.generic(method.upper(), _concrete(path)).status_code == 401, (method, path)
+            else:
+                assert path.startswith(("/api/v1/public/", "/api/v1/health", "/api/v1/open311")), path
+    assert secured >= 40
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
 def test_the_docs_page_uses_local_assets_only(client):
     response = client.get("/api/docs")
     assert response.status_code == 200
