@@ -273,6 +273,7 @@ def attachment_add(*, order: Order, actor: Any, now: dt.datetime, data: bytes, n
         created_at=now,
     )
     attachment.file.save(f"upload.{clean.extension}", ContentFile(clean.content), save=False)
+    _mark_pending(attachment)
     attachment.save(force_insert=True)
     unit = (
         permissions.actor_unit(actor, current.holder_unit_id or current.dispatch_unit_id, _ACTOR_ROLES)
@@ -292,6 +293,53 @@ def attachment_add(*, order: Order, actor: Any, now: dt.datetime, data: bytes, n
     attachment.event = event
     sync(order, current)
     return attachment
+
+
+# --- files of transactions that rolled back ------------------------------------------------------
+#
+# A file is written before its row, inside the action's transaction; when that transaction rolls
+# back (a later photo refused, a stale reply, a crash) the row is gone and the file would stay
+# for ever. So each upload also leaves a small marker under ``pending/`` naming its file, removed
+# once the transaction commits; ``attachment_orphans_sweep`` (hourly) looks only at markers older
+# than ``ORPHAN_GRACE`` — never at the whole media tree — and deletes the file when no row names
+# it. A crash between the commit and the marker's removal leaves a marker whose row exists: the
+# sweep then removes only the marker.
+
+PENDING_DIR = "pending"
+ORPHAN_GRACE = dt.timedelta(hours=1)
+
+
+def _mark_pending(attachment: Attachment) -> None:
+    storage = attachment.file.storage
+    marker = storage.save(
+        f"{PENDING_DIR}/{attachment.storage_token}", ContentFile(attachment.file.name.encode())
+    )
+    transaction.on_commit(lambda: storage.delete(marker))
+
+
+def attachment_orphans_sweep(*, now: dt.datetime, grace: dt.timedelta = ORPHAN_GRACE) -> int:
+    """Delete the files of uploads whose transaction rolled back (see above); returns how many
+    files went. Safe to run twice or at once: deleting a missing file is nothing."""
+    storage = Attachment._meta.get_field("file").storage
+    try:
+        _dirs, markers = storage.listdir(PENDING_DIR)
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for marker_name in markers:
+        marker = f"{PENDING_DIR}/{marker_name}"
+        try:
+            if storage.get_modified_time(marker) > now - grace:
+                continue  # its transaction may still be running
+            with storage.open(marker, "rb") as handle:
+                name = handle.read().decode()
+        except FileNotFoundError:
+            continue  # another sweep took it
+        if name and not Attachment.objects.filter(file=name).exists() and storage.exists(name):
+            storage.delete(name)
+            removed += 1
+        storage.delete(marker)
+    return removed
 
 
 # --- reading and serving -------------------------------------------------------------------------

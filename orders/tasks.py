@@ -3,6 +3,8 @@
 - ``deliver_notifications(event_id)`` — scheduled after commit by every action that wrote outbox
   rows; the rows are the truth, this only makes delivery prompt;
 - ``deliver_pending_notifications`` — every minute: whatever a crash or an outage left;
+- ``attachment_orphans_task`` — hourly: the files of uploads whose transaction rolled back
+  (``orders.attachments.attachment_orphans_sweep``);
 - ``deadline_sweep_task`` — every five minutes: calendar recomputation, yellow and red warnings,
   automatic urging, escalation (``orders.services.deadline_sweep``); several consumers may run it
   at once: unique warning rows and conditional updates keep it exactly-once.
@@ -35,3 +37,10 @@ def deadline_sweep_task() -> None:
     from orders.services import deadline_sweep
 
     deadline_sweep(now=timezone.now())
+
+
+@db_periodic_task(crontab(minute="17"))  # type: ignore[untyped-decorator]  # huey is untyped
+def attachment_orphans_task() -> int:
+    from orders.attachments import attachment_orphans_sweep
+
+    return attachment_orphans_sweep(now=timezone.now())

@@ -3,7 +3,9 @@ authorised views (API and page), with confidentiality (issue 3 "Privacy and atta
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 
 import pytest
 from django.test import Client
@@ -255,3 +257,67 @@ def test_the_detail_lists_attachments_with_their_scoped_url(api, cast, stored):
 @pytest.fixture
 def api(now):
     return lambda user: Api(user, now)
+
+
+# --- files of transactions that rolled back ------------------------------------------------------
+
+
+class BoomError(Exception):
+    pass
+
+
+def _media_files(root) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def _age_markers(root, at: dt.datetime) -> None:
+    """Give the markers the modification time ``at`` (the tests' clock is frozen; files are not)."""
+    for marker in (root / "pending").iterdir():
+        os.utime(marker, (at.timestamp(), at.timestamp()))
+
+
+def test_a_rolled_back_upload_leaves_a_marker_and_the_sweep_removes_its_file(cast, order, now, settings):
+    from django.db import transaction
+
+    from orders.attachments import attachment_orphans_sweep
+
+    root = settings.MEDIA_ROOT
+    with pytest.raises(BoomError), transaction.atomic():
+        lost = attachment_add(order=order, actor=cast.agent, now=now, data=PDF, name="a.pdf")
+        raise BoomError  # e.g. the reply the photo belonged to was refused
+    assert not Attachment.objects.filter(pk=lost.pk).exists()
+    assert {lost.file.name, f"pending/{lost.storage_token}"} <= _media_files(root)
+    # within the grace period the transaction might still be running: nothing goes
+    _age_markers(root, now - dt.timedelta(minutes=30))
+    assert attachment_orphans_sweep(now=now) == 0
+    assert lost.file.name in _media_files(root)
+    _age_markers(root, now - dt.timedelta(hours=2))
+    assert attachment_orphans_sweep(now=now) == 1
+    assert _media_files(root) == set()
+
+
+def test_a_committed_upload_keeps_its_file_and_loses_its_marker(
+    cast, order, now, settings, django_capture_on_commit_callbacks
+):
+    from orders.attachments import attachment_orphans_sweep
+
+    root = settings.MEDIA_ROOT
+    with django_capture_on_commit_callbacks(execute=True):
+        kept = attachment_add(order=order, actor=cast.agent, now=now, data=PDF, name="a.pdf")
+    assert _media_files(root) == {kept.file.name}
+    assert attachment_orphans_sweep(now=now + dt.timedelta(days=1)) == 0
+    assert _media_files(root) == {kept.file.name}
+
+
+def test_a_marker_left_by_a_crash_after_commit_goes_but_its_file_stays(cast, order, now, settings):
+    from orders.attachments import attachment_orphans_sweep
+
+    root = settings.MEDIA_ROOT
+    # the test's transaction never commits: the marker stays, as after a crash between the
+    # commit and the marker's removal — while the row exists
+    kept = attachment_add(order=order, actor=cast.agent, now=now, data=PDF, name="a.pdf")
+    assert f"pending/{kept.storage_token}" in _media_files(root)
+    _age_markers(root, now - dt.timedelta(hours=2))
+    assert attachment_orphans_sweep(now=now) == 0
+    assert _media_files(root) == {kept.file.name}
+    assert Attachment.objects.filter(pk=kept.pk).exists()
