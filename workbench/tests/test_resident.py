@@ -217,6 +217,29 @@ def test_rating_once_after_the_answer(cast, now, street_item):
     assert missing.status_code in (409, 422)
 
 
+def test_the_callback_agent_sees_the_residents_own_rating_and_starts_from_it(cast, now, street_item):
+    import re
+
+    from core.tests.identity_helpers import login_verified
+
+    done = fill_desks(cast, street_item, now=now)["callback"][0]
+    agent = Client()
+    login_verified(agent, cast.callback_agent)
+    before = agent.get(f"/orders/{done.pk}/").content.decode()
+    assert "群众自评" not in before
+    assert not re.search(r'value="basically"[^>]*checked', before)
+    body = {
+        "number": done.number,
+        "phone_last4": done.requester_phone[-4:],
+        "satisfaction": Satisfaction.BASICALLY,
+        "comment": "处理及时",
+    }
+    assert Client().post("/follow/rate/", body).status_code == 200
+    page = agent.get(f"/orders/{done.pk}/").content.decode()
+    assert "群众自评" in page and "处理及时" in page
+    assert re.search(r'value="basically"[^>]*checked', page)  # the callback form starts from it
+
+
 def test_a_closed_order_shows_closed(cast, now, street_item):
     closed = fill_desks(cast, street_item, now=now)["closed"][0]
     html = (

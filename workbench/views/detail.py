@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from intake.models import ResidentRating
 from intake.services import Upload
 from orders import permissions, services
 from orders.attachments import AttachmentRefused, attachments_visible_to, read_upload
@@ -587,9 +588,20 @@ def _do_withdraw(ctx: Ctx, form: forms.Form, _target: Any) -> str:
 # callback ---------------------------------------------------------------------------------------
 
 
+def _resident_rating(ctx: Ctx) -> ResidentRating | None:
+    """The resident's own rating of the answer (the residents' follow-up page), read once."""
+    key = ("resident-rating",)
+    if key not in ctx.memo:
+        ctx.memo[key] = ResidentRating.objects.filter(order_id=ctx.order.pk).first()
+    rating: ResidentRating | None = ctx.memo[key]
+    return rating
+
+
 def _offer_callback(ctx: Ctx) -> Iterable[tuple[str, dict[str, Any], Any]]:
     if ctx.order.status == OrderStatus.AWAITING_CALLBACK and ctx.can("callback"):
-        yield "", _v(ctx), None
+        rating = _resident_rating(ctx)
+        # the resident rated the answer already: the callback agent starts from that rating
+        yield "", {**_v(ctx), "satisfaction": rating.satisfaction} if rating else _v(ctx), None
 
 
 def _callback_values(form: forms.Form) -> dict[str, Any]:
@@ -964,6 +976,7 @@ def _page(ctx: Ctx, *, bound: tuple[str, str, forms.Form] | None = None, **extra
         "replies": ctx.replies,
         "requests": [*ctx.extensions, *ctx.suspensions],
         "callbacks": list(Callback.objects.filter(order_id=order.pk).order_by("created_at", "pk")),
+        "resident_rating": _resident_rating(ctx),
         "supervisions": list(
             Supervision.objects.filter(order_id=order.pk).select_related("unit").order_by("pk")
         ),
