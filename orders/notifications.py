@@ -92,6 +92,7 @@ def users_nearest(unit_id: int | None, roles: Iterable[str]) -> list[Any]:
             user__is_active=True,
         )
         .select_related("user", "unit")
+        .defer("unit__boundary")  # a city's polygon, parsed for every registration otherwise
         .order_by("-unit__level", "user_id")
     )
     if not rows:

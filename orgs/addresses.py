@@ -346,13 +346,17 @@ def address_lookup(text: str) -> Address | None:
     raw = (text or "").strip()
     if not raw:
         return None
-    exact = Address.objects.select_related("grid", "building").filter(text=raw).order_by("pk").first()
+    # the units come without their boundaries: a registration needs the grid, not its polygon
+    with_units = Address.objects.select_related("grid", "building").defer(
+        "grid__boundary", "building__boundary"
+    )
+    exact = with_units.filter(text=raw).order_by("pk").first()
     if exact is not None:
         return exact
     normalized = normalize_address(raw)
     if not normalized:
         return None
-    return Address.objects.select_related("grid", "building").filter(normalized=normalized).first()
+    return with_units.filter(normalized=normalized).first()
 
 
 def address_list(*, grid: Unit | None = None) -> Any:
