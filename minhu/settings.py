@@ -308,6 +308,9 @@ ORDERS_ESCALATE_OVERDUE_HOURS = (
 # Phone reveals per handler and window (audited, rate-limited through the shared cache).
 ORDERS_REVEAL_LIMIT = envint("ORDERS_REVEAL_LIMIT", "20")
 ORDERS_REVEAL_WINDOW_SECONDS = envint("ORDERS_REVEAL_WINDOW_SECONDS", "3600")
+# Bulk exports of the order search (PI-4): requests per user and day, rows per file.
+ORDERS_EXPORT_DAILY_LIMIT = envint("ORDERS_EXPORT_DAILY_LIMIT", "5")
+ORDERS_EXPORT_MAX_ROWS = envint("ORDERS_EXPORT_MAX_ROWS", "20000")
 # SMS gateway (dotted path); the default only logs. Email goes through Django's mail settings.
 ORDERS_SMS_BACKEND = os.environ.get("ORDERS_SMS_BACKEND", "orders.notifications.LoggingSmsGateway")
 

@@ -689,3 +689,70 @@ class ContactRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.method}"
+
+
+class ExportStatus(models.TextChoices):
+    """The life of a bulk export (SECURITY.md PI-4): asked for, then approved or refused; an
+    approved file can be downloaded until it expires."""
+
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REFUSED = "refused", _("已驳回")
+    EXPIRED = "expired", _("已过期")
+
+
+class OrderExport(models.Model):
+    """A bulk export of the order search (SECURITY.md PI-4): requested with a reason, approved by
+    a leader or supervisor above the requester, built on approval within the requester's scope
+    (masked, watermarked), downloadable by the requester only, for a day. Written only by
+    ``orders.services.exports``; every step is in the audit log."""
+
+    requested_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="order_exports", verbose_name=_("申请人")
+    )
+    reason = models.TextField(_("导出理由"))
+    # The order-search filters, JSON-safe (ids and ISO strings); see ``orders.services.exports``.
+    filters = models.JSONField(_("筛选条件"), default=dict, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("申请时间"))
+    decided_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审批人"),
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_reason = models.TextField(_("审批意见"), blank=True)
+    row_count = models.PositiveIntegerField(_("导出条数"), null=True, blank=True)
+    content = models.BinaryField(_("导出文件"), blank=True, default=b"", editable=False)
+    sha256 = models.CharField(_("文件摘要"), max_length=64, blank=True)
+    expires_at = models.DateTimeField(_("下载截止"), null=True, blank=True)
+    download_count = models.PositiveIntegerField(_("下载次数"), default=0)
+
+    class Meta:
+        verbose_name = _("工单导出")
+        verbose_name_plural = _("工单导出")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExportStatus.values), name="order_export_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="order_export_not_self_approved",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_by", "created_at"], name="order_export_requester_time"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status=ExportStatus.PENDING),
+                name="order_export_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.requested_by_id} ({self.status})"

@@ -24,15 +24,16 @@ from catalog.models import CatalogItem, KnowledgeAnswer
 from core.crypto import search_hash
 from orders import permissions
 from orders.choices import ASSIGNMENT_ACTIVE, OPEN, NotificationChannel, OrderStatus
-from orders.models import Assignment, Notification, Order, OrderEvent
+from orders.models import Assignment, ExportStatus, Notification, Order, OrderEvent, OrderExport
 from orgs.choices import HOLDING_ROLES, LOCATION_ROLES, TERRITORIAL_KINDS, Role, UnitKind
-from orgs.models import Unit, UnitClosure
+from orgs.models import Membership, Unit, UnitClosure
 from orgs.selectors import (
     _has_scope,
     holding_subtree_ids,
     holding_subtree_list,
     location_scope_q,
     membership_unit_list,
+    subtree_ids_of,
     unit_subtree_ids,
 )
 
@@ -346,3 +347,57 @@ def inbox_for(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return qs.order_by("-created_at", "-pk")
+
+
+# --- bulk exports (SECURITY.md PI-4) -------------------------------------------------------------
+
+# Who may ask for a bulk export of the order search, and who may approve one.
+EXPORT_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER})
+EXPORT_APPROVER_ROLES = frozenset({Role.LEADER, Role.SUPERVISOR})
+
+
+def order_export_may_request(actor: Any) -> bool:
+    """A dispatcher, supervisor or leader membership at an active unit (read from the request's
+    cached memberships: no query on a page that has already read them)."""
+    return bool(membership_unit_list(actor, EXPORT_ROLES))
+
+
+def order_exports_of(actor: Any) -> QuerySet[OrderExport]:
+    """The actor's own export requests, newest first (without the files)."""
+    if not _has_scope(actor):
+        return OrderExport.objects.none()
+    return (
+        OrderExport.objects.filter(requested_by_id=actor.pk)
+        .defer("content")
+        .select_related("decided_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def order_exports_approvable_by(actor: Any) -> QuerySet[OrderExport]:
+    """Every export (any status) ``actor`` may decide on: someone else's, whose requester holds an
+    export role somewhere and *every* such unit lies at or below a unit where ``actor`` is a
+    leader or supervisor (an approver never signs off on a scope wider than their own). Two
+    ``EXISTS`` through the closure table; no tree walk."""
+    units = membership_unit_list(actor, EXPORT_APPROVER_ROLES)
+    if not units:
+        return OrderExport.objects.none()
+    exporting = Membership.objects.filter(
+        user_id=OuterRef("requested_by_id"), role__in=sorted(EXPORT_ROLES), unit__is_active=True
+    )
+    return (
+        OrderExport.objects.exclude(requested_by_id=actor.pk)
+        .filter(Exists(exporting))
+        .exclude(Exists(exporting.exclude(unit_id__in=subtree_ids_of(units))))
+    )
+
+
+def order_exports_pending_for(actor: Any) -> QuerySet[OrderExport]:
+    """The pending exports ``actor`` may approve or refuse, oldest first (without the files)."""
+    return (
+        order_exports_approvable_by(actor)
+        .filter(status=ExportStatus.PENDING)
+        .defer("content")
+        .select_related("requested_by")
+        .order_by("created_at", "pk")
+    )

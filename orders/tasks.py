@@ -5,6 +5,8 @@
 - ``deliver_pending_notifications`` — every minute: whatever a crash or an outage left;
 - ``attachment_orphans_task`` — hourly: the files of uploads whose transaction rolled back
   (``orders.attachments.attachment_orphans_sweep``);
+- ``order_exports_expire_task`` — hourly: approved exports past their day are marked expired and
+  their files dropped (``orders.services.order_exports_expire``);
 - ``deadline_sweep_task`` — every five minutes: calendar recomputation, yellow and red warnings,
   automatic urging, escalation (``orders.services.deadline_sweep``); several consumers may run it
   at once: unique warning rows and conditional updates keep it exactly-once.
@@ -44,3 +46,10 @@ def attachment_orphans_task() -> int:
     from orders.attachments import attachment_orphans_sweep
 
     return attachment_orphans_sweep(now=timezone.now())
+
+
+@db_periodic_task(crontab(minute="23"))  # type: ignore[untyped-decorator]  # huey is untyped
+def order_exports_expire_task() -> int:
+    from orders.services import order_exports_expire
+
+    return order_exports_expire(now=timezone.now())

@@ -70,6 +70,14 @@ class WorkbenchConfig(AppConfig):
                 order=150,
             ),
             Workbench(
+                key="exports",
+                label=_("工单导出"),
+                url_name="workbench:export_list",
+                description=_("申请导出查询结果、审批导出、下载已批准的文件"),
+                roles=frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER}),
+                order=155,
+            ),
+            Workbench(
                 key="notifications",
                 label=_("通知"),
                 url_name="notifications:inbox",

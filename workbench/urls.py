@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from workbench.views import calls, detail, queues, resident
+from workbench.views import calls, detail, exports, queues, resident
 
 app_name = "workbench"
 
@@ -33,6 +33,11 @@ urlpatterns = [
     path("supervision/", queues.supervision_board, name="supervision_board"),
     path("supervision/<int:pk>/urge/", queues.board_urge, name="board_urge"),
     path("orders/", queues.order_list, name="order_list"),
+    # bulk export of the order search (PI-4)
+    path("exports/", exports.export_list, name="export_list"),
+    path("exports/new/", exports.export_request, name="export_request"),
+    path("exports/<int:pk>/decide/", exports.export_decide, name="export_decide"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
     # one order
     path("orders/<int:pk>/", detail.order_detail, name="order_detail"),
     path("orders/<int:pk>/do/<slug:action>/", detail.order_action, name="order_action"),

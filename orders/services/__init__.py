@@ -16,6 +16,12 @@ from orders.services.dispatch import (
     order_return_reject,
     order_return_uphold,
 )
+from orders.services.exports import (
+    order_export_decide,
+    order_export_download,
+    order_export_request,
+    order_exports_expire,
+)
 from orders.services.handling import (
     order_accept,
     order_delegate,
@@ -68,6 +74,10 @@ __all__ = [
     "order_delegate",
     "order_dispatch",
     "order_escalate",
+    "order_export_decide",
+    "order_export_download",
+    "order_export_request",
+    "order_exports_expire",
     "order_extension_approve",
     "order_extension_refuse",
     "order_extension_request",

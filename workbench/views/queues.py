@@ -29,7 +29,7 @@ from orders import permissions, services
 from orders.choices import Channel, OrderStatus, Urgency
 from orders.errors import OrderError
 from orders.models import Order
-from orders.selectors import order_list_for_queue
+from orders.selectors import order_export_may_request, order_list_for_queue
 from orgs.choices import Role, UnitKind
 from orgs.models import Membership, Unit
 from orgs.selectors import holding_subtree_list
@@ -100,16 +100,19 @@ def _areas(actor: Any, roles: Any) -> QuerySet[Unit]:
     ).order_by("level", "code")
 
 
-def _filtered(actor: Any, filters: dict[str, Any], now: dt.datetime, **queue: Any) -> QuerySet[Order]:
-    due_before = None
-    due_after = None
-    deadline = filters.get("deadline")
+def deadline_window(deadline: str | None, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The deadline filter as ``(due_after, due_before)`` instants at ``now``."""
     if deadline == "overdue":
-        due_before = now
-    elif deadline == "24h":
-        due_after, due_before = now, now + dt.timedelta(hours=24)
-    elif deadline == "3d":
-        due_after, due_before = now, now + dt.timedelta(days=3)
+        return None, now
+    if deadline == "24h":
+        return now, now + dt.timedelta(hours=24)
+    if deadline == "3d":
+        return now, now + dt.timedelta(days=3)
+    return None, None
+
+
+def _filtered(actor: Any, filters: dict[str, Any], now: dt.datetime, **queue: Any) -> QuerySet[Order]:
+    due_after, due_before = deadline_window(filters.get("deadline"), now)
     area = filters.get("area")
     fixed_status = queue.pop("status", None)
     return order_list_for_queue(
@@ -449,6 +452,8 @@ def board_urge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
+    from workbench.views.exports import ExportRequestForm, export_hidden_fields
+
     actor = request.user
     now = clock()
     filters = QueueFilter(request.GET or None, areas=_visible_areas(actor))
@@ -459,7 +464,16 @@ def order_list(request: HttpRequest) -> HttpResponse:
     if query:
         qs = qs.filter(number__startswith=query)
     page = paginate(qs, request)
-    context = {"page": page, "rows": list(page.object_list), "filters": filters, "now": now, "q": query}
+    context = {
+        "page": page,
+        "rows": list(page.object_list),
+        "filters": filters,
+        "now": now,
+        "q": query,
+        # 申请导出 of this very search (PI-4); the memberships are already read: no query.
+        "export_form": ExportRequestForm() if order_export_may_request(actor) else None,
+        "export_filters": export_hidden_fields(values, query),
+    }
     template = "workbench/order_list.html"
     if is_htmx(request) and request.headers.get("HX-Target") == "queue-list":
         template += "#queue-list"
