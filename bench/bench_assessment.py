@@ -291,9 +291,11 @@ def run(
     repeat: int,
     now: dt.datetime | None = None,
     seed: bool = True,
+    updates: bool = True,
     out: Callable[[str], None] = print,
 ) -> Result:
-    """Seed (unless ``seed`` is False: the database already holds the orders), then measure."""
+    """Seed (unless ``seed`` is False: the database already holds the orders), then measure: the
+    full rebuild and a day's update (unless ``updates`` is False), the widgets and the pages."""
     from django.db import connection
     from django.db.models import Count
     from django.db.models.functions import TruncDate
@@ -324,53 +326,63 @@ def run(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    start = time.perf_counter()
-    rebuilt = rollup_rebuild(now=end)
-    rebuild_s = time.perf_counter() - start
-    out(
-        f"  full rebuild: {rebuilt.orders:,} facts, {rebuilt.rows:,} daily rows over {rebuilt.days} days "
-        f"in {rebuild_s:.1f} s ({rebuilt.orders / rebuild_s:,.0f} orders/s)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-
-    # the busiest callback day: its orders recomputed as if their facts were new
-    busiest = (
-        Callback.objects.annotate(day=TruncDate("created_at", tzinfo=SHANGHAI))
-        .order_by()
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by("-n")
-        .first()
-    )
-    day = busiest["day"] if busiest else end.astimezone(SHANGHAI).date()
-    day_ids = sorted(
-        set(
-            Callback.objects.filter(
-                created_at__gte=_day_start(day), created_at__lt=_day_start(day + dt.timedelta(days=1))
-            ).values_list("order_id", flat=True)
+    rebuild_s = day_update_s = 0.0
+    day = end.astimezone(SHANGHAI).date()
+    day_ids: list[int] = []
+    direct_timing = Timing("direct day", 0.0, 0.0)
+    if updates:
+        start = time.perf_counter()
+        rebuilt = rollup_rebuild(now=end)
+        rebuild_s = time.perf_counter() - start
+        out(
+            f"  full rebuild: {rebuilt.orders:,} facts, {rebuilt.rows:,} daily rows over {rebuilt.days} days "
+            f"in {rebuild_s:.1f} s ({rebuilt.orders / rebuild_s:,.0f} orders/s)"
         )
-        | set(
-            Order.objects.filter(
-                created_at__gte=_day_start(day), created_at__lt=_day_start(day + dt.timedelta(days=1))
-            ).values_list("pk", flat=True)
-        )
-    )
-    forget_facts(day_ids)
-    start = time.perf_counter()
-    update = rollup_orders(order_ids=day_ids, now=end)
-    day_update_s = time.perf_counter() - start
-    direct_timing, _groups = timed(lambda: direct_day_counts(day), max(3, repeat // 4))
-    per_order_ms = day_update_s * 1000 / max(1, len(day_ids))
-    out(
-        f"  a day's rollup update ({day}): {len(day_ids):,} orders → {update.rows:,} rows over {len(update.days)} days "
-        f"in {day_update_s:.2f} s ({per_order_ms:.3f} ms/order; {DAY_TARGET:,} orders ≈ "
-        f"{per_order_ms * DAY_TARGET / 1000:.1f} s, budget {DAY_BUDGET_S:.0f} s); "
-        f"direct aggregate of the day {direct_timing.p50_ms:.1f} ms"
-    )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
+        # the busiest callback day: its orders recomputed as if their facts were new
+        busiest = (
+            Callback.objects.annotate(day=TruncDate("created_at", tzinfo=SHANGHAI))
+            .order_by()
+            .values("day")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+            .first()
+        )
+        day = busiest["day"] if busiest else end.astimezone(SHANGHAI).date()
+        day_ids = sorted(
+            set(
+                Callback.objects.filter(
+                    created_at__gte=_day_start(day), created_at__lt=_day_start(day + dt.timedelta(days=1))
+                ).values_list("order_id", flat=True)
+            )
+            | set(
+                Order.objects.filter(
+                    created_at__gte=_day_start(day), created_at__lt=_day_start(day + dt.timedelta(days=1))
+                ).values_list("pk", flat=True)
+            )
+        )
+        forget_facts(day_ids)
+        start = time.perf_counter()
+        update = rollup_orders(order_ids=day_ids, now=end)
+        day_update_s = time.perf_counter() - start
+        direct_timing, _groups = timed(lambda: direct_day_counts(day), max(3, repeat // 4))
+        per_order_ms = day_update_s * 1000 / max(1, len(day_ids))
+        out(
+            f"  a day's rollup update ({day}): {len(day_ids):,} orders → {update.rows:,} rows over {len(update.days)} days "
+            f"in {day_update_s:.2f} s ({per_order_ms:.3f} ms/order; {DAY_TARGET:,} orders ≈ "
+            f"{per_order_ms * DAY_TARGET / 1000:.1f} s, budget {DAY_BUDGET_S:.0f} s); "
+            f"direct aggregate of the day {direct_timing.p50_ms:.1f} ms"
+        )
+
+    else:
+        out("  full rebuild and a day's update: skipped (--widgets-only: the rollups are already built)")
+    # the last month with at least a week of data (a month begun a day ago is no measure)
     month = Period.containing(end.astimezone(SHANGHAI).date())
-    if not Callback.objects.filter(created_at__gte=_day_start(month.start)).exists():
+    if (end.astimezone(SHANGHAI).date() - month.start).days < 7 or not Callback.objects.filter(
+        created_at__gte=_day_start(month.start)
+    ).exists():
         month = month.previous()
     cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
         "street ranking (with last month)": (
@@ -491,7 +503,9 @@ def time_pages(city: Any, month: Any, repeat: int, out: Callable[[str], None]) -
     return timings
 
 
-def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool, reuse: bool) -> None:
+def _run_here(
+    orders: int, days: int, scale: float, repeat: int, keep: bool, reuse: bool, widgets_only: bool = False
+) -> None:
     """Set up Django on a temporary database (SQLite under var/bench/, or ``<name>_assess``).
     With ``reuse`` an existing benchmark database (kept by ``--keep``) is migrated and measured
     again without seeding."""
@@ -520,7 +534,14 @@ def _run_here(orders: int, days: int, scale: float, repeat: int, keep: bool, reu
 
         existing = Order.objects.count()
         print(f"[{connection.vendor}] reusing {existing:,} orders, demo city scale {scale}")
-        run(orders=orders, days=days, scale=scale, repeat=repeat, seed=existing == 0)
+        run(
+            orders=orders,
+            days=days,
+            scale=scale,
+            repeat=repeat,
+            seed=existing == 0,
+            updates=not (widgets_only and existing),
+        )
         return
     old_name = connection.creation.create_test_db(
         verbosity=0, autoclobber=True, keepdb=False, serialize=False
@@ -542,6 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--reuse", action="store_true", help="measure a kept benchmark database again")
     parser.add_argument(
+        "--widgets-only",
+        action="store_true",
+        help="with --reuse: skip the full rebuild and the day's update (the rollups are built)",
+    )
+    parser.add_argument(
         "--target",
         choices=["all", "sqlite", "postgres"],
         default="all",
@@ -549,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.target != "all":
-        _run_here(args.orders, args.days, args.scale, args.repeat, args.keep, args.reuse)
+        _run_here(args.orders, args.days, args.scale, args.repeat, args.keep, args.reuse, args.widgets_only)
         return 0
     base = [
         sys.executable,
@@ -559,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         *("--repeat", str(args.repeat)),
         *(["--keep"] if args.keep else []),
         *(["--reuse"] if args.reuse else []),
+        *(["--widgets-only"] if args.widgets_only else []),
     ]
     sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     status = subprocess.call([*base, "--target", "sqlite"], env=sqlite_env)  # noqa: S603
