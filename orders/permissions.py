@@ -34,7 +34,7 @@ from orders.models import Assignment, Order
 from orgs.choices import Role
 from orgs.models import Membership, Unit, UnitClosure
 from orgs.permissions import user_can_act_for, user_oversees
-from orgs.selectors import _has_scope
+from orgs.selectors import _has_scope, membership_unit_list
 
 HANDLING_ROLES = frozenset({Role.HANDLER, Role.DISPATCHER})
 DISPATCH_ROLES = frozenset({Role.DISPATCHER})
@@ -42,6 +42,9 @@ INTAKE_ROLES = frozenset({Role.AGENT, Role.DISPATCHER})
 CALLBACK_ROLES = frozenset({Role.CALLBACK_AGENT})
 HOTLINE_ROLES = frozenset({Role.AGENT})
 SUPERVISION_ROLES = frozenset({Role.SUPERVISOR})
+# bulk export of the order search (SECURITY.md PI-4): who may ask, and who may approve
+EXPORT_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER})
+EXPORT_APPROVER_ROLES = frozenset({Role.LEADER, Role.SUPERVISOR})
 # Anyone who may register an order on someone's behalf.
 CREATE_ROLES = frozenset({Role.AGENT, Role.DISPATCHER, Role.HANDLER, Role.GRID_WORKER, Role.SECRETARY})
 
@@ -292,3 +295,9 @@ def can_see_requester(actor: Any, order: Order) -> bool:
         return True
     unit = order.intake_unit or order.dispatch_unit
     return acts_for(actor, unit, HOTLINE_ROLES | DISPATCH_ROLES | CALLBACK_ROLES)
+
+
+def can_request_export(actor: Any) -> bool:
+    """A dispatcher, supervisor or leader membership at an active unit (from the request's cached
+    memberships: no query on a page that has already read them)."""
+    return _has_scope(actor) and bool(membership_unit_list(actor, EXPORT_ROLES))

@@ -351,16 +351,6 @@ def inbox_for(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]
 
 # --- bulk exports (SECURITY.md PI-4) -------------------------------------------------------------
 
-# Who may ask for a bulk export of the order search, and who may approve one.
-EXPORT_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER})
-EXPORT_APPROVER_ROLES = frozenset({Role.LEADER, Role.SUPERVISOR})
-
-
-def order_export_may_request(actor: Any) -> bool:
-    """A dispatcher, supervisor or leader membership at an active unit (read from the request's
-    cached memberships: no query on a page that has already read them)."""
-    return bool(membership_unit_list(actor, EXPORT_ROLES))
-
 
 def order_exports_of(actor: Any) -> QuerySet[OrderExport]:
     """The actor's own export requests, newest first (without the files)."""
@@ -379,11 +369,11 @@ def order_exports_approvable_by(actor: Any) -> QuerySet[OrderExport]:
     export role somewhere and *every* such unit lies at or below a unit where ``actor`` is a
     leader or supervisor (an approver never signs off on a scope wider than their own). Two
     ``EXISTS`` through the closure table; no tree walk."""
-    units = membership_unit_list(actor, EXPORT_APPROVER_ROLES)
+    units = membership_unit_list(actor, permissions.EXPORT_APPROVER_ROLES)
     if not units:
         return OrderExport.objects.none()
     exporting = Membership.objects.filter(
-        user_id=OuterRef("requested_by_id"), role__in=sorted(EXPORT_ROLES), unit__is_active=True
+        user_id=OuterRef("requested_by_id"), role__in=sorted(permissions.EXPORT_ROLES), unit__is_active=True
     )
     return (
         OrderExport.objects.exclude(requested_by_id=actor.pk)

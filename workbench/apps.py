@@ -17,6 +17,7 @@ class WorkbenchConfig(AppConfig):
     verbose_name = _("工作台")
 
     def ready(self) -> None:
+        from orders.permissions import EXPORT_ROLES
         from orgs.choices import Role
         from web.navigation import Workbench, register
 
@@ -74,7 +75,7 @@ class WorkbenchConfig(AppConfig):
                 label=_("工单导出"),
                 url_name="workbench:export_list",
                 description=_("申请导出查询结果、审批导出、下载已批准的文件"),
-                roles=frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER}),
+                roles=EXPORT_ROLES,
                 order=155,
             ),
             Workbench(

@@ -344,7 +344,7 @@ def pending_decisions_count(
 def _child_extension_ids(actor: Any, pending: QuerySet[ExtensionRequest], limit: int) -> list[int]:
     """The oldest ``limit`` pending extension requests of delegated children of the actor's
     units (few: listed with their parent's unit, chosen here)."""
-    units = set(_handling_units(actor))
+    units = set(handling_unit_ids(actor))
     listed = pending.filter(assignment__parent__isnull=False).order_by("created_at", "pk")
     return [pk for pk, unit in listed.values_list("pk", "assignment__parent__unit_id") if unit in units][
         :limit
@@ -360,7 +360,7 @@ def review_count(actor: Any, *, cap: int = 99) -> int:
 def _replied_below(actor: Any) -> tuple[QuerySet[Assignment], QuerySet[Assignment]]:
     """Replied assignments the actor's units review: delegated children of their accepted
     assignments, and assisting units of the orders they lead."""
-    units = _handling_units(actor)
+    units = handling_unit_ids(actor)
     # Written from the replied side (the partial indexes ``assignment_replied_child`` and
     # ``assignment_replied_assist``): a department with 27,000 accepted assignments probed each
     # for a replied child (160 ms for none at 1M orders).
@@ -438,12 +438,6 @@ INBOX_TABS: dict[str, list[str]] = {
 }
 
 
-def _handling_units(actor: Any) -> list[int]:
-    # literals, not a subquery: PostgreSQL then sizes a department's 27,000 accepted assignments
-    # from the statistics of that unit instead of guessing a hundred
-    return handling_unit_ids(actor)
-
-
 # The deadline each inbox tab is ordered by: the unit's own clock.
 INBOX_ORDER: dict[str, Any] = {
     "pending": F("accept_by").asc(nulls_last=True),
@@ -457,9 +451,9 @@ def inbox_assignments(actor: Any, tab: str) -> QuerySet[Assignment]:
     tab's states (to accept, being handled, answered and waiting above) at units where the actor
     handles, ordered by the unit's own deadline; the orders shown are checked against
     ``orders_visible_to`` (``visible_page``)."""
-    return Assignment.objects.filter(unit_id__in=_handling_units(actor), status__in=INBOX_TABS[tab]).order_by(
-        INBOX_ORDER[tab], "pk"
-    )
+    return Assignment.objects.filter(
+        unit_id__in=handling_unit_ids(actor), status__in=INBOX_TABS[tab]
+    ).order_by(INBOX_ORDER[tab], "pk")
 
 
 def dispatch_orders(actor: Any, status: str) -> QuerySet[Order]:

@@ -32,11 +32,11 @@ from core.audit import audit_record
 from core.excel import SheetOut, write_workbook
 from core.masking import mask_name, mask_phone
 from core.workcalendar import SHANGHAI
+from orders import permissions
 from orders.choices import Channel, OrderStatus, Urgency
 from orders.errors import InvalidInput, RateLimited, StaleTransition
 from orders.models import ExportStatus, Order, OrderExport
 from orders.selectors import (
-    order_export_may_request,
     order_exports_approvable_by,
     order_list_for_queue,
 )
@@ -146,7 +146,7 @@ def order_export_request(
     giving a reason; at most ``ORDERS_EXPORT_DAILY_LIMIT`` requests per person and (Shanghai) day,
     counted from the rows themselves. Audited (``orders.export_request``)."""
     require(
-        _has_scope(actor) and order_export_may_request(actor),
+        permissions.can_request_export(actor),
         _("只有派单员、督办员或领导可以申请导出工单。"),
     )
     text = require_reason(reason, what=_("请填写导出理由。"))
@@ -374,7 +374,7 @@ def order_export_download(*, actor: Any, export: OrderExport, now: dt.datetime) 
         _has_scope(actor) and export.requested_by_id == actor.pk,
         _("只有申请人本人可以下载导出文件。"),
     )
-    require(order_export_may_request(actor), _("您已不再具有导出工单的岗位。"))
+    require(permissions.can_request_export(actor), _("您已不再具有导出工单的岗位。"))
     current = OrderExport.objects.defer("content").get(pk=export.pk)
     require(current.status == ExportStatus.APPROVED, _("该导出未经审批，不能下载。"))
     require(current.expires_at is not None and now < current.expires_at, _("该导出文件已过期，请重新申请。"))

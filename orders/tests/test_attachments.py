@@ -263,7 +263,7 @@ def api(now):
 
 
 class BoomError(Exception):
-    pass
+    """A failure later in the action's transaction, after the file was written."""
 
 
 def _media_files(root) -> set[str]:

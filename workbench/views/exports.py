@@ -17,17 +17,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from orders import services
+from orders import permissions, services
 from orders.errors import OrderError
 from orders.models import OrderExport
-from orders.selectors import order_export_may_request, order_exports_of, order_exports_pending_for
+from orders.selectors import order_exports_of, order_exports_pending_for
+from workbench.forms import NUMBER_MAX
 from workbench.views.common import clock, show_error
 
 L = gettext_lazy
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The search's filters a request carries (hidden fields of the 申请导出 form).
 SEARCH_FIELDS = ("status", "urgency", "deadline", "area", "item", "channel", "q")
-NUMBER_MAX = 24
 
 
 class ExportRequestForm(forms.Form):
@@ -139,7 +139,7 @@ def _list(request: HttpRequest, bound: tuple[int, ExportDecisionForm] | None = N
     context = {
         "mine": list(order_exports_of(actor)[:100]),
         "pending": pending,
-        "may_request": order_export_may_request(actor),
+        "may_request": permissions.can_request_export(actor),
         "now": clock(),
     }
     return render(request, "workbench/exports.html", context, status=200 if bound is None else 422)
