@@ -37,7 +37,7 @@ Rates are fractions in [0, 1] (``None`` when there is no valid callback); scores
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -77,6 +77,9 @@ ALL_MEASURES: tuple[str, ...] = VOLUME_MEASURES + ASSESSED_MEASURES
 TERRITORIAL = "t"  # per unit and day: the grid's community
 HANDLING = "h"  # per unit and day: the handling unit
 DETAIL = "v"  # volume detail: the grid × catalog item × channel
+GRID_TOTAL = "g"  # volume per grid and day, items and channels summed (the map's usual level)
+BY_ITEM = "vi"  # monthly volume per community × catalog item (top problems, 每月一题)
+BY_CHANNEL = "vc"  # monthly volume per community × channel (the channel breakdown)
 AXES: tuple[str, ...] = (TERRITORIAL, HANDLING)
 
 
@@ -397,6 +400,10 @@ def fact_rows(fact: Fact) -> Iterator[tuple[RollupKey, int]]:
                 value,
             )
             yield (
+                (fact.loc_unit_id, fact.created_day, NO_ITEM, NO_CHANNEL, metric_name(GRID_TOTAL, measure)),
+                value,
+            )
+            yield (
                 (fact.area_unit_id, fact.created_day, NO_ITEM, NO_CHANNEL, metric_name(TERRITORIAL, measure)),
                 value,
             )
@@ -415,23 +422,55 @@ def fact_rows(fact: Fact) -> Iterator[tuple[RollupKey, int]]:
                 )
 
 
-def aggregate_facts(facts: Iterable[Fact]) -> dict[RollupKey, int]:
-    """The rollup table as a full recomputation would write it (the test oracle)."""
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def fact_month_rows(fact: Fact) -> Iterator[tuple[RollupKey, int]]:
+    """The ``UnitMonthCount`` cells one fact adds to (the key's day is the first of the month).
+
+    The monthly table holds what a month's dashboard sums across a city, so that a city's month is
+    some ten thousand rows instead of millions: every territorial and handling row of
+    ``fact_rows`` summed per month, and the volume split once by item (``vi.*``) and once by channel
+    (``vc.*``) on the community (``UnitDailyCount`` splits it by grid × item × channel together)."""
+    month = month_start(fact.created_day)
+    for measure in VOLUME_MEASURES:
+        if value := fact.value(measure):
+            area = fact.area_unit_id
+            yield (area, month, fact.item_id, NO_CHANNEL, metric_name(BY_ITEM, measure)), value
+            yield (area, month, NO_ITEM, fact.channel, metric_name(BY_CHANNEL, measure)), value
+            yield (area, month, NO_ITEM, NO_CHANNEL, metric_name(TERRITORIAL, measure)), value
+    if fact.count_day is None:
+        return
+    month = month_start(fact.count_day)
+    for measure in ASSESSED_MEASURES:
+        if value := fact.value(measure):
+            yield (fact.area_unit_id, month, NO_ITEM, NO_CHANNEL, metric_name(TERRITORIAL, measure)), value
+            if fact.hdl_unit_id is not None:
+                yield (fact.hdl_unit_id, month, NO_ITEM, NO_CHANNEL, metric_name(HANDLING, measure)), value
+
+
+CellsOf = Callable[[Fact], Iterator[tuple[RollupKey, int]]]
+
+
+def aggregate_facts(facts: Iterable[Fact], rows: CellsOf = fact_rows) -> dict[RollupKey, int]:
+    """The rollup table (``rows``: ``fact_rows`` for the daily one, ``fact_month_rows`` for the
+    monthly one) as a full recomputation would write it (the test oracle)."""
     cells: dict[RollupKey, int] = {}
     for fact in facts:
-        for key, value in fact_rows(fact):
+        for key, value in rows(fact):
             cells[key] = cells.get(key, 0) + value
     return cells
 
 
-def fact_delta(old: Fact | None, new: Fact | None) -> dict[RollupKey, int]:
-    """What replacing ``old`` by ``new`` changes in the rollup table (zero entries dropped)."""
+def fact_delta(old: Fact | None, new: Fact | None, rows: CellsOf = fact_rows) -> dict[RollupKey, int]:
+    """What replacing ``old`` by ``new`` changes in a rollup table (zero entries dropped)."""
     delta: dict[RollupKey, int] = {}
     if new is not None:
-        for key, value in fact_rows(new):
+        for key, value in rows(new):
             delta[key] = delta.get(key, 0) + value
     if old is not None:
-        for key, value in fact_rows(old):
+        for key, value in rows(old):
             delta[key] = delta.get(key, 0) - value
     return {key: value for key, value in delta.items() if value}
 
@@ -688,14 +727,19 @@ class Period:
 
     def previous(self) -> Period:
         """The month before (for a month), else the equally long range just before."""
-        if self.start.day == 1 and self.end == Period.month(self.start.year, self.start.month).end:
+        if self.is_month:
             before = self.start - dt.timedelta(days=1)
             return Period.month(before.year, before.month)
         return Period(self.start - (self.end - self.start), self.start)
 
     @property
+    def is_month(self) -> bool:
+        """A whole calendar month (what ``UnitMonthCount`` answers in one row per cell)."""
+        return self.start.day == 1 and self.end == Period.month(self.start.year, self.start.month).end
+
+    @property
     def label(self) -> str:
-        if self.start.day == 1 and self.end == Period.month(self.start.year, self.start.month).end:
+        if self.is_month:
             return f"{self.start.year}年{self.start.month}月"
         return f"{self.start:%Y-%m-%d}至{self.end - dt.timedelta(days=1):%Y-%m-%d}"
 

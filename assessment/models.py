@@ -260,6 +260,50 @@ class UnitDailyCount(models.Model):
         return f"{self.unit_id} {self.day} {self.metric}={self.value}"
 
 
+class UnitMonthCount(models.Model):
+    """The same counts as ``UnitDailyCount`` summed per calendar month (``month``: its first day),
+    for what a month's dashboard sums across a whole city (``metrics.fact_month_rows``):
+    territorial rows on the community and handling rows on the handling unit as in the daily table,
+    and the volume split by item (``vi.*``) and by channel (``vc.*``) on the community. A city's
+    month is then tens of thousands of rows, not the millions of grid × item × channel × day.
+    Kept by ``assessment.rollups`` beside the daily table (deltas of changed facts;
+    ``rollup_months`` rebuilds whole months); only non-zero values are stored."""
+
+    unit = models.ForeignKey(
+        "orgs.Unit", on_delete=models.PROTECT, related_name="month_counts", db_index=False
+    )
+    month = models.DateField()
+    item = models.ForeignKey("catalog.CatalogItem", on_delete=models.PROTECT, null=True, related_name="+")
+    channel = models.CharField(max_length=20)
+    metric = models.CharField(max_length=40)
+    value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("单位月统计")
+        verbose_name_plural = _("单位月统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "month", "item", "channel", "metric"],
+                condition=Q(item__isnull=False),
+                name="unit_month_count_unique_item",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "month", "channel", "metric"],
+                condition=Q(item__isnull=True),
+                name="unit_month_count_unique_no_item",
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="unit_month_count_first_day"),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "metric", "month"], name="unit_month_count_unit_metric"),
+            models.Index(fields=["metric", "month", "unit"], name="unit_month_count_metric_month"),
+            models.Index(fields=["month", "unit"], name="unit_month_count_month_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.month:%Y-%m} {self.metric}={self.value}"
+
+
 class FillState(models.Model):
     """How far a fill has got (Zulip ``analytics.FillState``). ``timeline``: the last
     ``orders.OrderEvent`` id the incremental rollup has read; ``rebuild``: the last full rebuild.

@@ -6,9 +6,10 @@
   and its old cells (``metrics.fact_delta``) to ``UnitDailyCount`` — so a late callback, a reopen
   or a ruled appeal moves exactly the cells of the days it touches, at a cost in proportion to the
   orders that changed, not to the size of their days;
-- ``rollup_days(days=…)`` rebuilds ``UnitDailyCount`` for whole days from ``OrderFact`` (three
+- ``rollup_days(days=…)`` rebuilds ``UnitDailyCount`` for whole days from ``OrderFact`` (a few
   GROUP BY queries for any number of days): the full rebuild, and the repair of a day whose delta
-  did not fit.
+  did not fit; ``rollup_months(months=…)`` does the same for ``UnitMonthCount``, a month at a time.
+  Both tables take the same deltas (``metrics.fact_rows`` and ``metrics.fact_month_rows``).
 - ``rollup_catch_up(now=…)`` reads the orders timeline after ``FillState("timeline").cursor``,
   with a look-back window for transactions that committed out of id order, and recomputes the
   orders whose fact is older than their timeline (``source_seq != last_seq``).
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max, Sum
 
 from assessment import metrics
@@ -45,8 +46,9 @@ from assessment.metrics import (
     LeadRow,
     OrderRow,
     metric_name,
+    month_start,
 )
-from assessment.models import Appeal, FillState, OrderFact, UnitDailyCount
+from assessment.models import Appeal, FillState, OrderFact, UnitDailyCount, UnitMonthCount
 from orders.choices import AssignmentRole
 from orders.models import Assignment, Callback, Order, OrderEvent
 from orgs.choices import UnitKind
@@ -81,7 +83,24 @@ FACT_COLUMNS: tuple[str, ...] = (
     *ALL_MEASURES,
     "computed_at",
 )
-CELL_COLUMNS: tuple[str, ...] = ("unit_id", "day", "item_id", "channel", "metric", "value")
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """One of the two rollup tables: its model, the name of its date column and the cells a fact
+    adds to it (the key's date is a day, or the first of a month)."""
+
+    model: type[models.Model]
+    date_field: str
+    cells_of: metrics.CellsOf
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("unit_id", self.date_field, "item_id", "channel", "metric", "value")
+
+
+DAILY = CountTable(UnitDailyCount, "day", metrics.fact_rows)
+MONTHLY = CountTable(UnitMonthCount, "month", metrics.fact_month_rows)
 
 
 def _insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -239,13 +258,15 @@ class RollupResult:
     orders: int = 0  # orders whose fact changed
     days: set[dt.date] = field(default_factory=set)  # days whose cells changed
     rows: int = 0  # UnitDailyCount rows created, changed or deleted
-    repaired: set[dt.date] = field(default_factory=set)  # days rebuilt because a delta did not fit
+    repaired: set[dt.date] = field(default_factory=set)  # days (months) rebuilt: a delta did not fit
 
 
-def _apply_delta(delta: dict[metrics.RollupKey, int]) -> tuple[int, set[dt.date], set[dt.date]]:
-    """Add ``delta`` to the table: update or create each cell, delete cells that reach zero.
+def _apply_delta(
+    delta: dict[metrics.RollupKey, int], table: CountTable = DAILY
+) -> tuple[int, set[dt.date], set[dt.date]]:
+    """Add ``delta`` to ``table``: update or create each cell, delete cells that reach zero.
     A delta that does not fit (a cell would go negative) means the table drifted from the facts:
-    that day is rebuilt from them instead. Returns (rows touched, days, days repaired)."""
+    that day (month) is rebuilt from them instead. Returns (rows touched, dates, dates repaired)."""
     by_day: dict[dt.date, dict[metrics.RollupKey, int]] = {}
     for key, value in delta.items():
         if value:
@@ -255,11 +276,12 @@ def _apply_delta(delta: dict[metrics.RollupKey, int]) -> tuple[int, set[dt.date]
     updates: list[tuple[int, int]] = []
     deletes: list[int] = []
     broken: set[dt.date] = set()
+    manager = table.model._default_manager
     for day, cells in by_day.items():
         units = sorted({key[0] for key in cells})
         existing: dict[metrics.RollupKey, tuple[int, int]] = {}
         for chunk in _chunks(units, BATCH):
-            rows = UnitDailyCount.objects.filter(day=day, unit_id__in=list(chunk)).values_list(
+            rows = manager.filter(**{table.date_field: day}, unit_id__in=list(chunk)).values_list(
                 "pk", "unit_id", "item_id", "channel", "metric", "value"
             )
             for pk, unit_id, item_id, channel, metric, value in rows:
@@ -278,21 +300,24 @@ def _apply_delta(delta: dict[metrics.RollupKey, int]) -> tuple[int, set[dt.date]
                 updates.append((change, found[0]))
     creates = [key for key in creates if key[1] not in broken]
     _insert(
-        UnitDailyCount._meta.db_table,
-        CELL_COLUMNS,
+        table.model._meta.db_table,
+        table.columns,
         [(key[0], _day(key[1]), key[2], key[3], key[4], create_values[key]) for key in creates],
     )
     if updates:
-        table = connection.ops.quote_name(UnitDailyCount._meta.db_table)
+        name = connection.ops.quote_name(table.model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.executemany(
-                f'UPDATE {table} SET "value" = "value" + %s WHERE "id" = %s',  # noqa: S608 -- the model's own table name
+                f'UPDATE {name} SET "value" = "value" + %s WHERE "id" = %s',  # noqa: S608 -- the model's own table name
                 updates,
             )
     for chunk in _chunks(deletes, BATCH):
-        UnitDailyCount.objects.filter(pk__in=list(chunk)).delete()
+        manager.filter(pk__in=list(chunk)).delete()
     if broken:
-        rollup_days(days=broken)
+        if table is MONTHLY:
+            rollup_months(months=broken)
+        else:
+            rollup_days(days=broken)
     return len(creates) + len(updates) + len(deletes), set(by_day), broken
 
 
@@ -306,6 +331,7 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
         return result
     _state(LOCK)
     delta: dict[metrics.RollupKey, int] = {}
+    month_delta: dict[metrics.RollupKey, int] = {}
     for chunk in _chunks(ids, BATCH):
         old = {row.order_id: row for row in OrderFact.objects.filter(order_id__in=list(chunk))}
         new = compute_facts(chunk)
@@ -325,6 +351,8 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
                 continue
             for key, value in metrics.fact_delta(previous, fact).items():
                 delta[key] = delta.get(key, 0) + value
+            for key, value in metrics.fact_delta(previous, fact, MONTHLY.cells_of).items():
+                month_delta[key] = month_delta.get(key, 0) + value
             replace.append(fact)
         if replace:
             OrderFact.objects.filter(order_id__in=[f.order_id for f in replace]).delete()
@@ -334,11 +362,14 @@ def rollup_orders(*, order_ids: Iterable[int], now: dt.datetime) -> RollupResult
         if reseq:
             OrderFact.objects.bulk_update(reseq, ["source_seq", "computed_at"], batch_size=BATCH)
     result.rows, result.days, result.repaired = _apply_delta(delta)
+    month_rows, _months, repaired_months = _apply_delta(month_delta, MONTHLY)
+    result.rows += month_rows
+    result.repaired |= repaired_months
     return result
 
 
 def _cells_for_days(days: Sequence[dt.date]) -> Iterator[tuple[object, ...]]:
-    """The ``UnitDailyCount`` rows of ``days`` (``CELL_COLUMNS``), aggregated from ``OrderFact`` by
+    """The ``UnitDailyCount`` rows of ``days`` (the columns of ``DAILY``), aggregated from ``OrderFact`` by
     the database."""
     volume = OrderFact.objects.filter(created_day__in=days).order_by()
     detail = volume.values("created_day", "loc_unit_id", "item_id", "channel").annotate(
@@ -353,6 +384,18 @@ def _cells_for_days(days: Sequence[dt.date]) -> Iterator[tuple[object, ...]]:
                     row["item_id"],
                     row["channel"],
                     metric_name(metrics.DETAIL, measure),
+                    row[measure],
+                )
+    grids = volume.values("created_day", "loc_unit_id").annotate(**{m: Sum(m) for m in VOLUME_MEASURES})
+    for row in grids:
+        for measure in VOLUME_MEASURES:
+            if row[measure]:
+                yield (
+                    row["loc_unit_id"],
+                    _day(row["created_day"]),
+                    metrics.NO_ITEM,
+                    metrics.NO_CHANNEL,
+                    metric_name(metrics.GRID_TOTAL, measure),
                     row[measure],
                 )
     totals = volume.values("created_day", "area_unit_id").annotate(**{m: Sum(m) for m in VOLUME_MEASURES})
@@ -398,7 +441,70 @@ def rollup_days(*, days: Iterable[dt.date]) -> int:
         group = list(chunk)
         UnitDailyCount.objects.filter(day__in=group).delete()
         cells = list(_cells_for_days(group))
-        _insert(UnitDailyCount._meta.db_table, CELL_COLUMNS, cells)
+        _insert(UnitDailyCount._meta.db_table, DAILY.columns, cells)
+        written += len(cells)
+    return written
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def _cells_for_month(month: dt.date) -> Iterator[tuple[object, ...]]:
+    """The ``UnitMonthCount`` rows of ``month`` (the columns of ``MONTHLY``), aggregated from
+    ``OrderFact`` by the database: the cells of ``metrics.fact_month_rows``, five GROUP BYs."""
+    first = _day(month)
+    end = _month_end(month)
+    volume = OrderFact.objects.filter(created_day__gte=month, created_day__lt=end).order_by()
+    sums = {m: Sum(m) for m in VOLUME_MEASURES}
+    splits: tuple[tuple[str, tuple[str, ...]], ...] = (
+        (metrics.BY_ITEM, ("area_unit_id", "item_id")),
+        (metrics.BY_CHANNEL, ("area_unit_id", "channel")),
+        (TERRITORIAL, ("area_unit_id",)),
+    )
+    for axis, group in splits:
+        for row in volume.values(*group).annotate(**sums):
+            for measure in VOLUME_MEASURES:
+                if row[measure]:
+                    yield (
+                        row["area_unit_id"],
+                        first,
+                        row.get("item_id", metrics.NO_ITEM),
+                        row.get("channel", metrics.NO_CHANNEL),
+                        metric_name(axis, measure),
+                        row[measure],
+                    )
+    assessed = OrderFact.objects.filter(count_day__gte=month, count_day__lt=end).order_by()
+    for axis, unit_field, qs in (
+        (TERRITORIAL, "area_unit_id", assessed),
+        (HANDLING, "hdl_unit_id", assessed.filter(hdl_unit__isnull=False)),
+    ):
+        for row in qs.values(unit_field).annotate(**{m: Sum(m) for m in ASSESSED_MEASURES}):
+            for measure in ASSESSED_MEASURES:
+                if row[measure]:
+                    yield (
+                        row[unit_field],
+                        first,
+                        metrics.NO_ITEM,
+                        metrics.NO_CHANNEL,
+                        metric_name(axis, measure),
+                        row[measure],
+                    )
+
+
+@transaction.atomic
+def rollup_months(*, months: Iterable[dt.date]) -> int:
+    """Rebuild ``UnitMonthCount`` for the months of ``months`` (any day of a month names it)
+    from the facts; returns the rows written."""
+    wanted = sorted({month_start(day) for day in months})
+    if not wanted:
+        return 0
+    _state(LOCK)
+    written = 0
+    for month in wanted:
+        UnitMonthCount.objects.filter(month=month).delete()
+        cells = list(_cells_for_month(month))
+        _insert(UnitMonthCount._meta.db_table, MONTHLY.columns, cells)
         written += len(cells)
     return written
 
@@ -466,7 +572,8 @@ def rollup_catch_up(*, now: dt.datetime, batch: int = EVENT_BATCH, lookback: int
 class RebuildResult:
     orders: int = 0
     days: int = 0
-    rows: int = 0
+    rows: int = 0  # daily rows
+    month_rows: int = 0
 
 
 @transaction.atomic
@@ -477,6 +584,7 @@ def rollup_rebuild(*, now: dt.datetime) -> RebuildResult:
     timeline = _state(TIMELINE)
     last_event = OrderEvent.objects.aggregate(m=Max("pk"))["m"] or 0
     UnitDailyCount.objects.all().delete()
+    UnitMonthCount.objects.all().delete()
     OrderFact.objects.all().delete()
     result = RebuildResult()
     ids = list(Order.objects.order_by("pk").values_list("pk", flat=True))
@@ -489,6 +597,7 @@ def rollup_rebuild(*, now: dt.datetime) -> RebuildResult:
     days |= {d for d in OrderFact.objects.values_list("count_day", flat=True).distinct() if d is not None}
     result.days = len(days)
     result.rows = rollup_days(days=days)
+    result.month_rows = rollup_months(months=days)
     timeline.cursor = max(timeline.cursor, last_event)
     timeline.until = now
     timeline.updated_at = now

@@ -1,10 +1,12 @@
 """Every read of the assessment: factors, a unit's rates per period, rankings with change,
 department scores, appeals, the briefing's lists and the dashboard widgets.
 
-Dashboards read the pre-aggregated ``UnitDailyCount`` (STYLE.md rules 14–15): one query per
-widget, conditional aggregates (``Sum("value", filter=Q(metric=…))``) grouped through
-``orgs.UnitClosure`` for subtree totals. The rates themselves are computed from the summed counts
-by ``assessment.metrics``.
+Dashboards read the pre-aggregated counts (STYLE.md rules 14–15): one query per widget,
+conditional aggregates (``Sum("value", filter=Q(metric=…))``) grouped through ``orgs.UnitClosure``
+for subtree totals. A calendar month (every period the pages and the API offer) is read from
+``UnitMonthCount``, one row per unit and cell for the whole month; any other range of days from
+``UnitDailyCount``. The rates themselves are computed from the summed counts by
+``assessment.metrics``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from assessment.models import (
     EarlyWarning,
     OrderFact,
     UnitDailyCount,
+    UnitMonthCount,
 )
 from core.workcalendar import SHANGHAI
 from orders.choices import OPEN, AssignmentRole, OrderStatus
@@ -83,6 +86,20 @@ def _counts(row: Mapping[str, Any], axis: str, *, prefix: str = "") -> Counts:
     return Counts(values={k: v for k, v in values.items() if v})
 
 
+def _monthly(period: Period) -> bool:
+    """Whether ``UnitMonthCount`` answers ``period`` (a whole calendar month)."""
+    return period.is_month
+
+
+def _period_cells(period: Period) -> QuerySet[Any]:
+    """The rollup rows of ``period``: the month's rows of ``UnitMonthCount`` for a calendar month,
+    else the days' rows of ``UnitDailyCount`` (both have the unit, item, channel, metric and value
+    columns and the same territorial and handling metrics)."""
+    if _monthly(period):
+        return UnitMonthCount.objects.filter(month=period.start)
+    return UnitDailyCount.objects.filter(day__gte=period.start, day__lt=period.end)
+
+
 @dataclass(frozen=True)
 class UnitRates:
     unit_id: int
@@ -98,9 +115,8 @@ def unit_counts_for_period(*, unit: Unit | int, period: Period) -> dict[str, Cou
         metric_name(HANDLING, m) for m in ASSESSED_MEASURES
     ]
     rows = (
-        UnitDailyCount.objects.filter(
-            unit_id__in=unit_subtree_ids(unit), day__gte=period.start, day__lt=period.end, metric__in=wanted
-        )
+        _period_cells(period)
+        .filter(unit_id__in=unit_subtree_ids(unit), metric__in=wanted)
         .order_by()
         .values_list("metric")
         .annotate(total=Sum("value"))
@@ -185,26 +201,27 @@ def _period_counts(
     *, scope: Unit, kind: str, axis: str, period: Period, previous: Period
 ) -> dict[int, tuple[Counts, Counts]]:
     """Per ranked unit (kind ``kind`` inside ``scope``), its counts in ``period`` and ``previous``
-    on ``axis``: one query, grouped through the closure table."""
-    rel = "descendant__daily_counts__"
+    on ``axis``: one query, grouped through the closure table (two months' rows of the monthly
+    table, or the days of both ranges)."""
+    span: dict[str, object]
+    if _monthly(period) and _monthly(previous):
+        rel, date = "descendant__month_counts__", "month"
+        current = {f"{rel}{date}": period.start}
+        before = {f"{rel}{date}": previous.start}
+        span = {f"{rel}{date}__in": [previous.start, period.start]}
+    else:
+        rel, date = "descendant__daily_counts__", "day"
+        current = {f"{rel}{date}__gte": period.start}
+        before = {f"{rel}{date}__lt": period.start}
+        span = {f"{rel}{date}__gte": previous.start, f"{rel}{date}__lt": period.end}
     sums: dict[str, Sum] = {}
     for m in RANK_MEASURES:
         metric = metric_name(axis, m)
-        sums[f"cur{axis}__{m}"] = Sum(
-            f"{rel}value", filter=Q(**{f"{rel}metric": metric, f"{rel}day__gte": period.start})
-        )
-        sums[f"pre{axis}__{m}"] = Sum(
-            f"{rel}value", filter=Q(**{f"{rel}metric": metric, f"{rel}day__lt": period.start})
-        )
+        sums[f"cur{axis}__{m}"] = Sum(f"{rel}value", filter=Q(**{f"{rel}metric": metric}, **current))
+        sums[f"pre{axis}__{m}"] = Sum(f"{rel}value", filter=Q(**{f"{rel}metric": metric}, **before))
     rows = (
         UnitClosure.objects.filter(ancestor__kind=kind, ancestor_id__in=unit_subtree_ids(scope))
-        .filter(
-            **{
-                f"{rel}day__gte": previous.start,
-                f"{rel}day__lt": period.end,
-                f"{rel}metric__in": [metric_name(axis, m) for m in RANK_MEASURES],
-            }
-        )
+        .filter(**span, **{f"{rel}metric__in": [metric_name(axis, m) for m in RANK_MEASURES]})
         .order_by()
         .values("ancestor_id")
         .annotate(**sums)
@@ -420,15 +437,26 @@ def overdue_orders_for_period(*, scope: Unit, period: Period, limit: int = 500) 
     return [dict(row) for row in rows]
 
 
+def _volume_split(scope: Unit, period: Period, axis: str) -> QuerySet[Any]:
+    """The month's registrations of ``scope``'s territory split by item (``axis`` ``BY_ITEM``) or
+    by channel (``BY_CHANNEL``): the monthly table's community rows for a calendar month, else the
+    daily grid × item × channel rows. A grid's own figures are only in the daily table."""
+    if _monthly(period) and scope.kind != UnitKind.GRID:
+        return UnitMonthCount.objects.filter(
+            unit_id__in=unit_subtree_ids(scope), month=period.start, metric=metric_name(axis, "received")
+        )
+    return UnitDailyCount.objects.filter(
+        unit_id__in=unit_subtree_ids(scope),
+        day__gte=period.start,
+        day__lt=period.end,
+        metric=metric_name(metrics.DETAIL, "received"),
+    )
+
+
 def top_problems(*, scope: Unit, period: Period, limit: int = 10) -> list[dict[str, Any]]:
     """The most reported catalog items in ``scope`` and ``period`` (volume), one query."""
     rows = (
-        UnitDailyCount.objects.filter(
-            unit_id__in=unit_subtree_ids(scope),
-            day__gte=period.start,
-            day__lt=period.end,
-            metric=metric_name(metrics.DETAIL, "received"),
-        )
+        _volume_split(scope, period, metrics.BY_ITEM)
         .order_by()
         .values("item_id", "item__name", "item__code")
         .annotate(n=Sum("value"))
@@ -438,16 +466,20 @@ def top_problems(*, scope: Unit, period: Period, limit: int = 10) -> list[dict[s
 
 
 def volume_by_day(*, scope: Unit, period: Period) -> list[tuple[dt.date, int, int]]:
-    """(day, received, closed) for the trend chart: one query."""
+    """(day, received, closed) for the trend chart: one query over the territorial daily rows."""
+    received, closed = metric_name(TERRITORIAL, "received"), metric_name(TERRITORIAL, "closed")
     rows = (
         UnitDailyCount.objects.filter(
-            unit_id__in=unit_subtree_ids(scope), day__gte=period.start, day__lt=period.end
+            unit_id__in=unit_subtree_ids(scope),
+            day__gte=period.start,
+            day__lt=period.end,
+            metric__in=[received, closed],
         )
         .order_by()
         .values("day")
         .annotate(
-            received=Sum("value", filter=Q(metric=metric_name(TERRITORIAL, "received"))),
-            closed=Sum("value", filter=Q(metric=metric_name(TERRITORIAL, "closed"))),
+            received=Sum("value", filter=Q(metric=received)),
+            closed=Sum("value", filter=Q(metric=closed)),
         )
         .order_by("day")
     )
@@ -457,12 +489,7 @@ def volume_by_day(*, scope: Unit, period: Period) -> list[tuple[dt.date, int, in
 def volume_by_channel(*, scope: Unit, period: Period) -> list[tuple[str, int]]:
     """(channel, received) for the breakdown chart: one query."""
     rows = (
-        UnitDailyCount.objects.filter(
-            unit_id__in=unit_subtree_ids(scope),
-            day__gte=period.start,
-            day__lt=period.end,
-            metric=metric_name(metrics.DETAIL, "received"),
-        )
+        _volume_split(scope, period, metrics.BY_CHANNEL)
         .order_by()
         .values("channel")
         .annotate(n=Sum("value"))
@@ -481,15 +508,17 @@ class TodayCounters:
 
 def today_counters(*, scope: Unit, now: dt.datetime) -> TodayCounters:
     """Live counters of the territory (orders by grid): registered today, open, open past their
-    reply deadline, closed today — one query with conditional aggregates over the orders."""
+    reply deadline, closed today. Three queries, each on its own index: today's registrations
+    (``order_created``), the open orders (the partial ``order_open_grid_due``: an open or closed
+    order never has a parent, only merged children do) and today's closings (``order_closed``)."""
     start = _day_start(now.astimezone(SHANGHAI).date())
-    row = Order.objects.filter(grid_id__in=unit_subtree_ids(scope), parent__isnull=True).aggregate(
-        new=Count("pk", filter=Q(created_at__gte=start)),
-        open=Count("pk", filter=Q(status__in=sorted(OPEN))),
-        overdue=Count("pk", filter=Q(status__in=sorted(OPEN), due_at__lt=now)),
-        closed=Count("pk", filter=Q(status=OrderStatus.CLOSED, closed_at__gte=start)),
+    inside = unit_subtree_ids(scope)
+    new = Order.objects.filter(grid_id__in=inside, parent__isnull=True, created_at__gte=start).count()
+    open_row = Order.objects.filter(grid_id__in=inside, status__in=sorted(OPEN)).aggregate(
+        open=Count("*"), overdue=Count("due_at", filter=Q(due_at__lt=now))
     )
-    return TodayCounters(new=row["new"], open=row["open"], overdue=row["overdue"], closed=row["closed"])
+    closed = Order.objects.filter(grid_id__in=inside, status=OrderStatus.CLOSED, closed_at__gte=start).count()
+    return TodayCounters(new=new, open=open_row["open"], overdue=open_row["overdue"], closed=closed)
 
 
 LEVEL_RANK = Case(
@@ -613,8 +642,8 @@ def is_unusually_high(today: int, usual: float) -> bool:
 
 def open_orders_by_grid(*, scope: Unit | int) -> dict[int, int]:
     """Open orders per grid of ``scope``'s territory: one GROUP BY over the orders, answered by an
-    index-only scan of the ``(grid, status, created_at)`` index (an open status implies no parent:
-    merged children are closed as ``merged``)."""
+    index-only scan of the partial ``order_open_grid_due`` index (an open status implies no
+    parent: merged children are closed as ``merged``)."""
     rows = (
         Order.objects.filter(grid_id__in=unit_subtree_ids(scope), status__in=sorted(OPEN))
         .order_by()
@@ -641,12 +670,15 @@ def usual_daily_by_grid(
     *, scope: Unit | int, today: dt.date, days: int = HOT_BASELINE_DAYS
 ) -> dict[int, float]:
     """Each grid's mean daily registrations over the ``days`` days before ``today``, from the
-    volume rollup (``v.received`` and ``v.merged`` — duplicates are reports too — sit on the
-    order's grid), one query."""
+    grid totals of the volume rollup (``g.received`` and ``g.merged`` — duplicates are reports
+    too), one query."""
     rows = (
         UnitDailyCount.objects.filter(
             unit_id__in=unit_subtree_ids(scope),
-            metric__in=[metric_name(metrics.DETAIL, "received"), metric_name(metrics.DETAIL, "merged")],
+            metric__in=[
+                metric_name(metrics.GRID_TOTAL, "received"),
+                metric_name(metrics.GRID_TOTAL, "merged"),
+            ],
             day__gte=today - dt.timedelta(days=days),
             day__lt=today,
         )
@@ -783,11 +815,10 @@ class StreetProblem:
 def monthly_problem_by_street(*, scope: Unit, period: Period) -> list[StreetProblem]:
     """Each street of ``scope``'s territory (``scope`` itself when it is a street) with its most
     reported catalog item in ``period`` — the count and its share of the street's registrations.
-    Registrations by registration day come from the volume rollup (``v.received`` on the grid,
-    per item), summed per street × item through the closure table: one aggregate query, plus
-    one for the streets. Ties go to the lower item code; a street without classified orders
-    has no item."""
-    rel = "descendant__daily_counts__"
+    Registrations by registration day come from the volume rollup (for a calendar month the
+    monthly ``vi.received`` on the community, else the daily ``v.received`` on the grid, per
+    item), summed per street × item through the closure table: one aggregate query, plus one for
+    the streets. Ties go to the lower item code; a street without classified orders has no item."""
     streets = list(
         Unit.objects.filter(kind=UnitKind.STREET, is_active=True, pk__in=unit_subtree_ids(scope))
         .order_by("code")
@@ -795,15 +826,19 @@ def monthly_problem_by_street(*, scope: Unit, period: Period) -> list[StreetProb
     )
     if not streets:
         return []
+    if _monthly(period):
+        rel = "descendant__month_counts__"
+        cells = {f"{rel}metric": metric_name(metrics.BY_ITEM, "received"), f"{rel}month": period.start}
+    else:
+        rel = "descendant__daily_counts__"
+        cells = {
+            f"{rel}metric": metric_name(metrics.DETAIL, "received"),
+            f"{rel}day__gte": period.start,
+            f"{rel}day__lt": period.end,
+        }
     rows = (
         UnitClosure.objects.filter(
-            ancestor__kind=UnitKind.STREET,
-            ancestor_id__in=unit_subtree_ids(scope),
-            **{
-                f"{rel}metric": metric_name(metrics.DETAIL, "received"),
-                f"{rel}day__gte": period.start,
-                f"{rel}day__lt": period.end,
-            },
+            ancestor__kind=UnitKind.STREET, ancestor_id__in=unit_subtree_ids(scope), **cells
         )
         .order_by()
         .values_list("ancestor_id", f"{rel}item_id", f"{rel}item__code", f"{rel}item__name")

@@ -292,10 +292,12 @@ def run(
     now: dt.datetime | None = None,
     seed: bool = True,
     updates: bool = True,
+    seed_only: bool = False,
     out: Callable[[str], None] = print,
-) -> Result:
+) -> Result | None:
     """Seed (unless ``seed`` is False: the database already holds the orders), then measure: the
-    full rebuild and a day's update (unless ``updates`` is False), the widgets and the pages."""
+    full rebuild and a day's update (unless ``updates`` is False), the widgets and the pages.
+    ``seed_only``: stop after seeding (measure the kept database later with ``--reuse``)."""
     from django.db import connection
     from django.db.models import Count
     from django.db.models.functions import TruncDate
@@ -320,6 +322,8 @@ def run(
         start = time.perf_counter()
         seeded = seed_orders(orders=orders, days=days, now=now, chunk=min(20_000, max(100, orders // 10)))
         out(f"  seeded {seeded.orders:,} orders over {days} days in {time.perf_counter() - start:.1f} s")
+    if seed_only:
+        return None
     info = seed_info()
     end = info["now"] if info else (now or dt.datetime.now(tz=SHANGHAI))
     city = Unit.objects.get(parent__isnull=True)
@@ -504,7 +508,14 @@ def time_pages(city: Any, month: Any, repeat: int, out: Callable[[str], None]) -
 
 
 def _run_here(
-    orders: int, days: int, scale: float, repeat: int, keep: bool, reuse: bool, widgets_only: bool = False
+    orders: int,
+    days: int,
+    scale: float,
+    repeat: int,
+    keep: bool,
+    reuse: bool,
+    widgets_only: bool = False,
+    seed_only: bool = False,
 ) -> None:
     """Set up Django on a temporary database (SQLite under var/bench/, or ``<name>_assess``).
     With ``reuse`` an existing benchmark database (kept by ``--keep``) is migrated and measured
@@ -548,9 +559,9 @@ def _run_here(
     )
     try:
         print(f"[{connection.vendor}] {orders:,} orders over {days} days, demo city scale {scale}")
-        run(orders=orders, days=days, scale=scale, repeat=repeat)
+        run(orders=orders, days=days, scale=scale, repeat=repeat, seed_only=seed_only)
     finally:
-        if not keep:
+        if not (keep or seed_only):
             connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
 
@@ -568,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
         help="with --reuse: skip the full rebuild and the day's update (the rollups are built)",
     )
     parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed the benchmark database, keep it and stop (measure it later with --reuse)",
+    )
+    parser.add_argument(
         "--target",
         choices=["all", "sqlite", "postgres"],
         default="all",
@@ -575,7 +591,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.target != "all":
-        _run_here(args.orders, args.days, args.scale, args.repeat, args.keep, args.reuse, args.widgets_only)
+        _run_here(
+            args.orders,
+            args.days,
+            args.scale,
+            args.repeat,
+            args.keep,
+            args.reuse,
+            args.widgets_only,
+            args.seed_only,
+        )
         return 0
     base = [
         sys.executable,
@@ -586,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         *(["--keep"] if args.keep else []),
         *(["--reuse"] if args.reuse else []),
         *(["--widgets-only"] if args.widgets_only else []),
+        *(["--seed-only"] if args.seed_only else []),
     ]
     sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     status = subprocess.call([*base, "--target", "sqlite"], env=sqlite_env)  # noqa: S603

@@ -33,6 +33,7 @@ def seeded(django_db_setup, django_db_blocker):
 def test_the_benchmark_reports_every_figure_and_both_ways_agree(seeded):
     lines: list[str] = []
     result = run(orders=0, days=40, scale=0.02, repeat=2, seed=False, out=lines.append)
+    assert result is not None
     assert result.orders == 400
     assert result.day_orders > 0 and result.rebuild_s > 0
     assert set(result.widgets) == {

@@ -203,6 +203,11 @@ class Order(models.Model):
                 condition=Q(status__in=_OPEN),
                 name="order_open_dispatch",
             ),
+            # the dashboard's open and overdue counters and the map's open orders per grid
+            models.Index(
+                fields=["grid", "due_at"], condition=Q(status__in=_OPEN), name="order_open_grid_due"
+            ),
+            models.Index(fields=["closed_at"], condition=Q(status=OrderStatus.CLOSED), name="order_closed"),
             models.Index(fields=["grid", "status", "created_at"], name="order_grid_status_created"),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
             models.Index(fields=["item", "grid", "created_at"], name="order_item_grid_created"),

@@ -13,8 +13,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from assessment import metrics
-from assessment.models import FillState, OrderFact, UnitDailyCount
-from assessment.rollups import compute_facts, rollup_catch_up, rollup_days, rollup_orders, rollup_rebuild
+from assessment.models import FillState, OrderFact, UnitDailyCount, UnitMonthCount
+from assessment.rollups import (
+    compute_facts,
+    rollup_catch_up,
+    rollup_days,
+    rollup_months,
+    rollup_orders,
+    rollup_rebuild,
+)
 from assessment.services import appeal_rule, appeal_submit
 from assessment.tests.factories import HOUR, handled_order
 from orders import services
@@ -38,13 +45,25 @@ def rolled_back():
         pass
 
 
-def table() -> dict[metrics.RollupKey, int]:
+def daily_table() -> dict[metrics.RollupKey, int]:
     return {(r.unit_id, r.day, r.item_id, r.channel, r.metric): r.value for r in UnitDailyCount.objects.all()}
 
 
-def expected_table() -> dict[metrics.RollupKey, int]:
-    ids = list(Order.objects.values_list("pk", flat=True))
-    return metrics.aggregate_facts(compute_facts(ids).values())
+def monthly_table() -> dict[metrics.RollupKey, int]:
+    return {
+        (r.unit_id, r.month, r.item_id, r.channel, r.metric): r.value for r in UnitMonthCount.objects.all()
+    }
+
+
+def table() -> tuple[dict[metrics.RollupKey, int], dict[metrics.RollupKey, int]]:
+    """Both rollup tables as stored."""
+    return daily_table(), monthly_table()
+
+
+def expected_table() -> tuple[dict[metrics.RollupKey, int], dict[metrics.RollupKey, int]]:
+    """Both rollup tables as the facts recomputed from the raw tables give them."""
+    facts = compute_facts(list(Order.objects.values_list("pk", flat=True))).values()
+    return metrics.aggregate_facts(facts), metrics.aggregate_facts(facts, metrics.fact_month_rows)
 
 
 # --- random histories --------------------------------------------------------------------------------------
@@ -327,7 +346,7 @@ def test_a_catch_up_run_twice_changes_nothing_the_second_time(cast, now):
     handled_order(cast, now, grid=cast.tree.other_grid)
     first = rollup_catch_up(now=now)
     snapshot = table()
-    assert first.orders == 2 and snapshot
+    assert first.orders == 2 and all(snapshot)
     second = rollup_catch_up(now=now + HOUR)
     assert (second.orders, second.days) == (0, set())
     assert table() == snapshot
@@ -374,7 +393,9 @@ def test_rebuilding_an_empty_day_removes_its_rows(cast, now):
     rollup_catch_up(now=now)
     OrderFact.objects.filter(order=order).delete()
     rollup_days(days=[now.date()])
+    rollup_months(months=[now.date()])
     assert not UnitDailyCount.objects.filter(day=now.date()).exists()
+    assert not UnitMonthCount.objects.filter(month=now.date().replace(day=1)).exists()
     rollup_orders(order_ids=[order.pk], now=now)
     assert table() == expected_table()
 
@@ -384,4 +405,5 @@ def test_a_withdrawn_order_counts_only_as_received(cast, now):
     services.order_withdraw(order=order, actor=cast.agent, now=now, reason="群众撤回")
     assert order.status == OrderStatus.WITHDRAWN
     rollup_catch_up(now=now)
-    assert {k[4]: v for k, v in table().items()} == {"t.received": 1, "v.received": 1}
+    assert {k[4]: v for k, v in daily_table().items()} == {"t.received": 1, "v.received": 1, "g.received": 1}
+    assert {k[4]: v for k, v in monthly_table().items()} == {"t.received": 1, "vi.received": 1, "vc.received": 1}

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     help = "Bring the assessment's daily rollups up to date (or --rebuild them)"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--rebuild", action="store_true", help="recompute every fact and every day")
+        parser.add_argument("--rebuild", action="store_true", help="recompute every fact, day and month")
         parser.add_argument("--dry-run", action="store_true", help="count the stale orders, change nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -36,7 +36,8 @@ class Command(BaseCommand):
         if options["rebuild"]:
             rebuilt = rollup_rebuild(now=now)
             self.stdout.write(
-                f"rebuilt {rebuilt.orders} facts, {rebuilt.rows} daily rows over {rebuilt.days} days"
+                f"rebuilt {rebuilt.orders} facts, {rebuilt.rows} daily rows over {rebuilt.days} days, "
+                f"{rebuilt.month_rows} monthly rows"
             )
             return
         result = rollup_catch_up(now=now)
