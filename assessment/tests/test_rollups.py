@@ -406,4 +406,8 @@ def test_a_withdrawn_order_counts_only_as_received(cast, now):
     assert order.status == OrderStatus.WITHDRAWN
     rollup_catch_up(now=now)
     assert {k[4]: v for k, v in daily_table().items()} == {"t.received": 1, "v.received": 1, "g.received": 1}
-    assert {k[4]: v for k, v in monthly_table().items()} == {"t.received": 1, "vi.received": 1, "vc.received": 1}
+    assert {k[4]: v for k, v in monthly_table().items()} == {
+        "t.received": 1,
+        "vi.received": 1,
+        "vc.received": 1,
+    }

@@ -118,7 +118,9 @@ def test_the_monthly_rows_are_the_daily_rows_summed_per_month(cast, history):
 
 
 def _month_table():
-    return {(r.unit_id, r.month, r.item_id, r.channel, r.metric): r.value for r in UnitMonthCount.objects.all()}
+    return {
+        (r.unit_id, r.month, r.item_id, r.channel, r.metric): r.value for r in UnitMonthCount.objects.all()
+    }
 
 
 def test_a_month_whose_delta_does_not_fit_is_rebuilt_from_the_facts(cast, history):
