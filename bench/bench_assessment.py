@@ -25,6 +25,7 @@ reopens or appeals, so the direct aggregates are exact there).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -212,6 +213,84 @@ def direct_top_problems(scope_id: int, period: Any) -> list[tuple[int | None, in
     return [(r["item_id"], r["n"]) for r in rows]
 
 
+def _registered_in(scope_id: int, period: Any) -> Any:
+    """The orders registered in ``period`` that count as received in ``scope_id`` (rule
+    "territorial": by grid, or by dispatch unit without one; merged duplicates are not received)."""
+    from django.db.models import Q
+
+    from orders.models import Order
+    from orgs.selectors import unit_subtree_ids
+
+    inside = unit_subtree_ids(scope_id)
+    return Order.objects.filter(
+        Q(grid_id__in=inside) | Q(grid__isnull=True, dispatch_unit_id__in=inside),
+        created_at__gte=_day_start(period.start),
+        created_at__lt=_day_start(period.end),
+        parent__isnull=True,
+    ).order_by()
+
+
+def direct_channels(scope_id: int, period: Any) -> list[tuple[str, int]]:
+    """Registrations per channel straight from the orders."""
+    from django.db.models import Count
+
+    rows = (
+        _registered_in(scope_id, period).values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
+    )
+    return [(r["channel"], r["n"]) for r in rows]
+
+
+def direct_problem_of_the_month(scope_id: int, period: Any) -> dict[int, tuple[int | None, int]]:
+    """Each street's most reported item straight from the orders (through the closure table)."""
+    from django.db.models import Count
+
+    from orgs.choices import UnitKind
+    from orgs.models import UnitClosure
+
+    street_of = dict(
+        UnitClosure.objects.filter(
+            ancestor__kind=UnitKind.STREET, descendant__kind=UnitKind.GRID
+        ).values_list("descendant_id", "ancestor_id")
+    )
+    best: dict[int, tuple[int | None, int]] = {}
+    rows = (
+        _registered_in(scope_id, period)
+        .exclude(item=None)
+        .exclude(grid=None)
+        .values("grid_id", "item_id")
+        .annotate(n=Count("pk"))
+    )
+    per_street: dict[tuple[int, int], int] = {}
+    for row in rows:
+        key = (street_of[row["grid_id"]], row["item_id"])
+        per_street[key] = per_street.get(key, 0) + row["n"]
+    for (street, item), n in per_street.items():
+        if n > best.get(street, (None, 0))[1]:
+            best[street] = (item, n)
+    return best
+
+
+def direct_today_counters(scope_id: int, now: dt.datetime) -> dict[str, int]:
+    """The four counters in one pass over the territory's orders (conditional aggregates)."""
+    from django.db.models import Count, Q
+
+    from core.workcalendar import SHANGHAI
+    from orders.choices import OPEN, OrderStatus
+    from orders.models import Order
+    from orgs.selectors import unit_subtree_ids
+
+    start = _day_start(now.astimezone(SHANGHAI).date())
+    opened = sorted(OPEN)
+    return dict(
+        Order.objects.filter(grid_id__in=unit_subtree_ids(scope_id), parent__isnull=True).aggregate(
+            new=Count("pk", filter=Q(created_at__gte=start)),
+            open=Count("pk", filter=Q(status__in=opened)),
+            overdue=Count("pk", filter=Q(status__in=opened, due_at__lt=now)),
+            closed=Count("pk", filter=Q(status=OrderStatus.CLOSED, closed_at__gte=start)),
+        )
+    )
+
+
 def direct_day_counts(day: dt.date) -> int:
     """The day's territorial rate counts straight from the callbacks (grid × item × channel)."""
     from django.db.models import Count, Q
@@ -251,16 +330,17 @@ def forget_facts(order_ids: list[int]) -> None:
 
     from assessment import metrics
     from assessment.models import OrderFact
-    from assessment.rollups import _apply_delta, _from_row
+    from assessment.rollups import DAILY, MONTHLY, _apply_delta, _from_row
 
     chunks = [order_ids[i : i + 2000] for i in range(0, len(order_ids), 2000)]
     with transaction.atomic():
-        delta: dict[metrics.RollupKey, int] = {}
-        for chunk in chunks:
-            for row in OrderFact.objects.filter(order_id__in=chunk):
-                for key, value in metrics.fact_delta(_from_row(row), None).items():
-                    delta[key] = delta.get(key, 0) + value
-        _apply_delta(delta)
+        for table in (DAILY, MONTHLY):
+            delta: dict[metrics.RollupKey, int] = {}
+            for chunk in chunks:
+                for row in OrderFact.objects.filter(order_id__in=chunk):
+                    for key, value in metrics.fact_delta(_from_row(row), None, table.cells_of).items():
+                        delta[key] = delta.get(key, 0) + value
+            _apply_delta(delta, table)
         for chunk in chunks:
             OrderFact.objects.filter(order_id__in=chunk).delete()
 
@@ -280,6 +360,8 @@ class Result:
     streets_equal: bool
     departments_equal: bool
     city_equal: bool
+    volume_equal: bool
+    counters_equal: bool
     pages: dict[str, Timing]
 
 
@@ -305,9 +387,12 @@ def run(
     from assessment.metrics import Period
     from assessment.rollups import rollup_orders, rollup_rebuild
     from assessment.selectors import (
+        monthly_problem_by_street,
         ranking_for_period,
+        today_counters,
         top_problems,
         unit_rates_for_period,
+        volume_by_channel,
         volume_by_day,
     )
     from bench.seed_orders import seed_info, seed_orders
@@ -409,6 +494,18 @@ def run(
             lambda: top_problems(scope=city, period=month),
             lambda: direct_top_problems(city.pk, month),
         ),
+        "channel breakdown": (
+            lambda: volume_by_channel(scope=city, period=month),
+            lambda: direct_channels(city.pk, month),
+        ),
+        "problem of the month (每月一题)": (
+            lambda: monthly_problem_by_street(scope=city, period=month),
+            lambda: direct_problem_of_the_month(city.pk, month),
+        ),
+        "today's counters": (
+            lambda: today_counters(scope=city, now=end),
+            lambda: direct_today_counters(city.pk, end),
+        ),
     }
     widgets: dict[str, tuple[Timing, Timing]] = {}
     answers: dict[str, tuple[Any, Any]] = {}
@@ -434,12 +531,19 @@ def run(
     } == {k: v for k, v in direct_depts.items() if v}
     city_rates, direct_city = answers["city rates"]
     city_equal = all(city_rates.territorial.counts[k] == v for k, v in direct_city.items())
+    channels, direct_ch = answers["channel breakdown"]
+    problems, direct_pm = answers["problem of the month (每月一题)"]
+    volume_equal = sorted(channels) == sorted(direct_ch) and {
+        p.unit_id: p.count for p in problems if p.item_id is not None
+    } == {street: n for street, (_item, n) in direct_pm.items()}
+    counters, direct_counters = answers["today's counters"]
+    counters_equal = dataclasses.asdict(counters) == direct_counters
     worst = max(t.p95_ms for t, _d in widgets.values())
     pages = time_pages(city, month, repeat, out)
     worst = max([worst, *(t.p95_ms for t in pages.values())])
     out(
         f"  valid counts equal both ways: streets {streets_equal}, departments {departments_equal}, "
-        f"city {city_equal}; worst widget p95 {worst:.1f} ms (budget {WIDGET_BUDGET_MS:.0f} ms); "
+        f"city {city_equal}; channel and 每月一题 counts {volume_equal}, today's counters {counters_equal}; worst widget p95 {worst:.1f} ms (budget {WIDGET_BUDGET_MS:.0f} ms); "
         f"database: {connection.vendor}"
     )
     return Result(
@@ -453,6 +557,8 @@ def run(
         streets_equal=streets_equal,
         departments_equal=departments_equal,
         city_equal=city_equal,
+        volume_equal=volume_equal,
+        counters_equal=counters_equal,
         pages=pages,
     )
 

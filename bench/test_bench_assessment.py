@@ -42,6 +42,9 @@ def test_the_benchmark_reports_every_figure_and_both_ways_agree(seeded):
         "city rates",
         "volume trend",
         "top problems",
+        "channel breakdown",
+        "problem of the month (每月一题)",
+        "today's counters",
     }
     assert set(result.pages) == {
         "dashboard page (city leader)",
@@ -53,5 +56,6 @@ def test_the_benchmark_reports_every_figure_and_both_ways_agree(seeded):
     assert result.streets_equal, "\n".join(lines)
     assert result.departments_equal, "\n".join(lines)
     assert result.city_equal, "\n".join(lines)
+    assert result.volume_equal and result.counters_equal, "\n".join(lines)
     assert any("direct/rollup" in line for line in lines)
     assert any("60,000 orders ≈" in line for line in lines)
