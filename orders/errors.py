@@ -46,6 +46,17 @@ class InvalidInput(OrderError):  # noqa: N818 -- reads like its siblings
     code = "invalid_input"
 
 
+class InvalidBatch(InvalidInput):
+    """Entries of a batch registration that cannot be taken: ``problems`` holds (index, message)
+    for each, and nothing was written."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        self.problems = problems
+        shown = "；".join(_("第%(n)d条：%(m)s") % {"n": i + 1, "m": m} for i, m in problems[:5])
+        more = _("等%(n)d条有误。") % {"n": len(problems)} if len(problems) > 5 else ""
+        super().__init__(shown + more)
+
+
 class RateLimited(OrderError):  # noqa: N818 -- reads like its siblings
     """Too many attempts of a limited action (phone reveals)."""
 

@@ -128,11 +128,11 @@ def title_for(event: OrderEvent, number: str) -> str:
     return _("工单%(number)s：%(what)s") % {"number": number, "what": EventType(event.type).label}
 
 
-def record_for(
+def rows_for(
     event: OrderEvent, recipients: Iterable[Any], *, number: str, body: str = "", exclude: Any = None
 ) -> list[Notification]:
-    """Outbox rows for ``event``: one per recipient and channel (the actor is not told of their
-    own action). Call inside the action's transaction. No personal data goes into the text."""
+    """The unsaved outbox rows for ``event``: one per recipient and channel (the actor is not told
+    of their own action). No personal data goes into the text."""
     rows: list[Notification] = []
     seen: set[int] = set()
     skip = getattr(exclude, "pk", None)
@@ -152,6 +152,14 @@ def record_for(
             )
             for channel in channels_for(event.type, user)
         )
+    return rows
+
+
+def record_for(
+    event: OrderEvent, recipients: Iterable[Any], *, number: str, body: str = "", exclude: Any = None
+) -> list[Notification]:
+    """Write ``rows_for``'s outbox rows; call inside the action's transaction."""
+    rows = rows_for(event, recipients, number=number, body=body, exclude=exclude)
     if rows:
         Notification.objects.bulk_create(rows)
     return rows

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,20 +343,30 @@ def address_delete(*, actor: Any | None, address: Address) -> None:
 
 def address_lookup(text: str) -> Address | None:
     """The address with exactly this text, else the one with the same normalised text, else None."""
-    raw = (text or "").strip()
+    return addresses_lookup([text]).get((text or "").strip())
+
+
+def addresses_lookup(texts: Iterable[str]) -> dict[str, Address]:
+    """``address_lookup`` for many typed texts in two queries at most: {stripped text: address}
+    for those found (the exact text first, the lowest id among equals; else the normalised one)."""
+    raw = {t.strip() for t in texts if t and t.strip()}
     if not raw:
-        return None
+        return {}
     # the units come without their boundaries: a registration needs the grid, not its polygon
     with_units = Address.objects.select_related("grid", "building").defer(
         "grid__boundary", "building__boundary"
     )
-    exact = with_units.filter(text=raw).order_by("pk").first()
-    if exact is not None:
-        return exact
-    normalized = normalize_address(raw)
-    if not normalized:
-        return None
-    return with_units.filter(normalized=normalized).first()
+    found: dict[str, Address] = {}
+    for address in with_units.filter(text__in=raw).order_by("-pk"):
+        found[address.text] = address  # the lowest id is written last
+    wanted = {normalize_address(t): t for t in raw if t not in found}
+    wanted.pop("", None)
+    if wanted:
+        by_normalized = {a.normalized: a for a in with_units.filter(normalized__in=wanted)}
+        for normalized, text in wanted.items():
+            if normalized in by_normalized:
+                found[text] = by_normalized[normalized]
+    return found
 
 
 def address_list(*, grid: Unit | None = None) -> Any:

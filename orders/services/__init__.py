@@ -38,9 +38,12 @@ from orders.services.handling import (
     order_suspend_request,
 )
 from orders.services.intake import (
+    BatchEntry,
     allocate_number,
+    allocate_numbers,
     order_answer_directly,
     order_create,
+    order_create_batch,
     order_merge,
     order_submit,
     order_withdraw,
@@ -63,7 +66,9 @@ from orders.services.supervision import (
 
 __all__ = [
     "SweepResult",
+    "BatchEntry",
     "allocate_number",
+    "allocate_numbers",
     "deadline_sweep",
     "order_accept",
     "order_answer_directly",
@@ -71,6 +76,7 @@ __all__ = [
     "order_callback_merged",
     "order_close",
     "order_create",
+    "order_create_batch",
     "order_delegate",
     "order_dispatch",
     "order_escalate",

@@ -339,14 +339,19 @@ def notify(
     """Outbox rows now, prompt delivery after commit (the periodic task catches the rest)."""
     rows = notifications.record_for(event, recipients, number=current.number, body=body, exclude=actor)
     if rows:
-        event_id = event.pk
+        schedule_delivery([event.pk])
 
-        def deliver() -> None:
-            from orders.tasks import deliver_notifications
 
+def schedule_delivery(event_ids: list[int]) -> None:
+    """Deliver these events' outbox rows once the transaction commits (one task per event)."""
+
+    def deliver() -> None:
+        from orders.tasks import deliver_notifications
+
+        for event_id in event_ids:
             deliver_notifications(event_id)
 
-        transaction.on_commit(deliver)
+    transaction.on_commit(deliver)
 
 
 # --- recipients -----------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -13,7 +15,7 @@ from catalog.models import CatalogItem, KnowledgeAnswer
 from core.crypto import search_hash
 from core.masking import is_valid_id_number, normalize_phone
 from core.workcalendar import local_date
-from orders import permissions
+from orders import notifications, permissions
 from orders.choices import (
     Action,
     Channel,
@@ -23,8 +25,8 @@ from orders.choices import (
     ReplyOutcome,
     Urgency,
 )
-from orders.errors import InvalidInput, TransitionNotAllowed
-from orders.models import Order, OrderEvent
+from orders.errors import InvalidBatch, InvalidInput, TransitionNotAllowed
+from orders.models import Notification, Order, OrderEvent
 from orders.services._core import (
     begin,
     cancel_active,
@@ -32,10 +34,11 @@ from orders.services._core import (
     notify,
     require,
     require_reason,
+    schedule_delivery,
     sync,
     transition,
 )
-from orgs.addresses import address_lookup
+from orgs.addresses import address_lookup, addresses_lookup
 from orgs.choices import UnitKind
 from orgs.geo import CoordinatesError, CoordSystem, to_wgs84
 from orgs.grid_services import grid_for_point
@@ -44,6 +47,7 @@ from orgs.selectors import unit_ancestors
 
 TITLE_MAX = 200
 CONTENT_MAX = 10000
+BATCH_MAX = 500  # orders per ``order_create_batch`` call
 # Self-service channels skip the registered step: the resident's submission is the submission.
 SELF_SERVICE_CHANNELS = frozenset({Channel.WEB, Channel.MOBILE, Channel.OPEN311})
 # Whose membership unit is the intake unit, in this order of preference.
@@ -52,22 +56,28 @@ INTAKE_ROLE_ORDER = ("agent", "dispatcher", "grid_worker", "handler", "secretary
 
 # Standard SQL quoting, the same on PostgreSQL and SQLite; the table is ``OrderNumberCounter``'s.
 _NUMBER_UPSERT = (
-    'INSERT INTO "orders_ordernumbercounter" ("day", "last") VALUES (%s, 1) '
-    'ON CONFLICT ("day") DO UPDATE SET "last" = "orders_ordernumbercounter"."last" + 1 '
+    'INSERT INTO "orders_ordernumbercounter" ("day", "last") VALUES (%s, %s) '
+    'ON CONFLICT ("day") DO UPDATE SET "last" = "orders_ordernumbercounter"."last" + %s '
     'RETURNING "last"'
 )
 
 
-def allocate_number(*, now: dt.datetime) -> str:
-    """``YYYYMMDD`` (Asia/Shanghai) + a 6-digit sequence from the day's counter row. One upsert
-    (``INSERT … ON CONFLICT (day) DO UPDATE … RETURNING``, PostgreSQL and SQLite ≥ 3.35) bumps the
-    counter under its row lock (the write lock on SQLite), so two concurrent creations never share a
-    number; the unique constraint on ``Order.number`` backs it."""
+def allocate_numbers(*, now: dt.datetime, count: int = 1) -> list[str]:
+    """``count`` numbers ``YYYYMMDD`` (Asia/Shanghai) + a 6-digit sequence from the day's counter
+    row. One upsert (``INSERT … ON CONFLICT (day) DO UPDATE … RETURNING``, PostgreSQL and
+    SQLite ≥ 3.35) moves the counter by ``count`` under its row lock (the write lock on SQLite), so
+    two concurrent registrations never share a number; the unique constraint on ``Order.number``
+    backs it. A rolled-back registration gives its numbers back."""
     day = local_date(now)
     with connection.cursor() as cursor:
-        cursor.execute(_NUMBER_UPSERT, [day])
-        seq = cursor.fetchone()[0]
-    return f"{day:%Y%m%d}{seq:06d}"
+        cursor.execute(_NUMBER_UPSERT, [day, count, count])
+        last = cursor.fetchone()[0]
+    return [f"{day:%Y%m%d}{seq:06d}" for seq in range(last - count + 1, last + 1)]
+
+
+def allocate_number(*, now: dt.datetime) -> str:
+    """One number (see ``allocate_numbers``)."""
+    return allocate_numbers(now=now)[0]
 
 
 def _actor_intake(actor: Any) -> tuple[bool, Unit | None, int | None]:
@@ -130,9 +140,11 @@ def resolve_location(
     lon: float | None,
     lat: float | None,
     coord_system: CoordSystem | str,
+    lookup: Callable[[str], Address | None] = address_lookup,
 ) -> tuple[Unit | None, Address | None, float | None, float | None]:
     """(grid, address, lon, lat) in WGS-84: a grid given wins, then the point's grid
-    (``orgs.grid_services.grid_for_point``), then the address's (``orgs.addresses``)."""
+    (``orgs.grid_services.grid_for_point``), then the address's (``lookup`` finds a typed address
+    text: ``orgs.addresses.address_lookup`` unless a batch looked them up together)."""
     if grid is not None and grid.kind != UnitKind.GRID:
         raise InvalidInput(_("「%(n)s」不是网格。") % {"n": grid.name})
     if (lon is None) != (lat is None):
@@ -143,7 +155,7 @@ def resolve_location(
         except (CoordinatesError, TypeError, ValueError) as exc:
             raise InvalidInput(str(exc)) from None
     if address is None and address_text.strip():
-        address = address_lookup(address_text)
+        address = lookup(address_text)
     if grid is None and lon is not None and lat is not None:
         grid = grid_for_point(lon, lat)
     if grid is None and address is not None and address.grid_id is not None:
@@ -153,9 +165,39 @@ def resolve_location(
     return grid, address, lon, lat
 
 
-def order_create(
+@dataclass(frozen=True)
+class _Intake:
+    """Who registers: the actor (None for residents and integrations), the intake unit, and the
+    intake tree's root when it came from the actor's own memberships (the default dispatch level)."""
+
+    actor: Any
+    unit: Unit | None
+    root_id: int | None
+
+
+def _intake_for(actor: Any, intake_unit: Unit | None) -> _Intake:
+    """Check that ``actor`` may register (and belongs to an ``intake_unit`` they name)."""
+    if actor is None:
+        return _Intake(None, intake_unit, None)
+    allowed, actor_unit, actor_root_id = _actor_intake(actor)
+    require(allowed, _("您没有登记工单的权限。"))
+    if intake_unit is None:
+        return _Intake(actor, actor_unit, actor_root_id)
+    if not Membership.objects.filter(user_id=actor.pk, unit=intake_unit).exists():
+        raise InvalidInput(_("受理单位须是您所在的单位。"))
+    return _Intake(actor, intake_unit, None)
+
+
+def _request_id(client_request_id: str | None) -> str | None:
+    request_id = (client_request_id or "").strip() or None
+    if request_id is not None and len(request_id) > 64:
+        raise InvalidInput(_("客户端请求号不能超过64个字符。"))
+    return request_id
+
+
+def _build_order(
+    intake: _Intake,
     *,
-    actor: Any,
     now: dt.datetime,
     channel: str,
     kind: str,
@@ -175,31 +217,12 @@ def order_create(
     confidential: bool = False,
     client_request_id: str | None = None,
     call_id: str | None = None,
-    intake_unit: Unit | None = None,
     dispatch_unit: Unit | None = None,
     submit: bool | None = None,
+    lookup: Callable[[str], Address | None] = address_lookup,
 ) -> Order:
-    """Register an order. ``actor`` is the staff member, or None for residents and integrations.
-
-    Idempotent on ``client_request_id``: a retry returns the order the first call created (also
-    when two calls race — the unique constraint decides, the loser returns the winner's order).
-    The grid comes from ``grid``, else the point (``coord_system`` declares it), else the address.
-    ``submit`` (default: by channel — self-service channels submit at once) goes straight to
-    awaiting dispatch. Phone and ID number are encrypted with keyed search hashes (PI-3).
-    """
-    request_id = (client_request_id or "").strip() or None
-    if request_id is not None and len(request_id) > 64:
-        raise InvalidInput(_("客户端请求号不能超过64个字符。"))
-    actor_root_id: int | None = None
-    if actor is not None:
-        allowed, actor_unit, actor_root_id = _actor_intake(actor)
-        require(allowed, _("您没有登记工单的权限。"))
-        if intake_unit is None:
-            intake_unit = actor_unit
-        elif not Membership.objects.filter(user_id=actor.pk, unit=intake_unit).exists():
-            raise InvalidInput(_("受理单位须是您所在的单位。"))
-        else:
-            actor_root_id = None
+    """The validated, unsaved order (no number yet); ``lookup`` finds a typed address."""
+    request_id = _request_id(client_request_id)
     _validate(channel=channel, kind=kind, urgency=urgency, title=title, content=content)
     phone = normalize_phone(requester_phone) if requester_phone.strip() else ""
     if requester_phone.strip() and len(phone) < 5:
@@ -210,20 +233,26 @@ def order_create(
     if item is not None and not item.is_active:
         raise InvalidInput(_("事项「%(n)s」已停用。") % {"n": item.name})
     grid, address, lon, lat = resolve_location(
-        grid=grid, address=address, address_text=address_text, lon=lon, lat=lat, coord_system=coord_system
+        grid=grid,
+        address=address,
+        address_text=address_text,
+        lon=lon,
+        lat=lat,
+        coord_system=coord_system,
+        lookup=lookup,
     )
     if dispatch_unit is not None:
         level_id = dispatch_unit.pk
-    elif actor_root_id is not None:
-        level_id = actor_root_id
+    elif intake.root_id is not None:
+        level_id = intake.root_id
     else:
-        dispatch_unit = default_dispatch_unit(intake_unit=intake_unit, grid=grid)
-        level_id = dispatch_unit.pk
+        level_id = default_dispatch_unit(intake_unit=intake.unit, grid=grid).pk
     if submit is None:
         submit = channel in SELF_SERVICE_CHANNELS
     status = OrderStatus.AWAITING_DISPATCH if submit else OrderStatus.REGISTERED
-    holder_id = level_id if submit or intake_unit is None else intake_unit.pk
-    order = Order(
+    holder_id = level_id if submit or intake.unit is None else intake.unit.pk
+    actor = intake.actor
+    return Order(
         number="",
         channel=channel,
         kind=kind,
@@ -248,46 +277,207 @@ def order_create(
         client_request_id=request_id,
         call_id=(call_id or "").strip() or None,
         created_by=actor if getattr(actor, "pk", None) else None,
-        intake_unit=intake_unit,
+        intake_unit=intake.unit,
         dispatch_unit_id=level_id,
         holder_unit_id=holder_id,
         created_at=now,
         updated_at=now,
     )
+
+
+def _register(orders: list[Order], *, intake: _Intake, now: dt.datetime) -> None:
+    """Number and insert ``orders`` (built by ``_build_order``) with their ``created`` events and
+    the dispatchers' outbox rows, in the caller's transaction. A fixed number of statements
+    whatever the count: one counter upsert, one insert per table, one recipient query per
+    dispatch level; delivery is scheduled after commit."""
+    for order, number in zip(orders, allocate_numbers(now=now, count=len(orders)), strict=True):
+        order.number = number
+    Order.objects.bulk_create(orders)
+    events = [
+        OrderEvent(
+            order=order,
+            seq=1,
+            type=EventType.CREATED,
+            actor=order.created_by,
+            actor_unit=intake.unit,
+            from_status="",
+            to_status=order.status,
+            payload={
+                "channel": order.channel,
+                "kind": order.kind,
+                "urgency": order.urgency,
+                "item": order.item_id,
+                "grid": order.grid_id,
+                "dispatch_unit": order.dispatch_unit_id,
+                "call_id": order.call_id,
+            },
+            occurred_at=now,
+        )
+        for order in orders
+    ]
+    OrderEvent.objects.bulk_create(events)
+    recipients: dict[int, list[Any]] = {}
+    outbox: list[Notification] = []
+    told: list[int] = []
+    for order, event in zip(orders, events, strict=True):
+        if order.status != OrderStatus.AWAITING_DISPATCH:
+            continue
+        if order.dispatch_unit_id not in recipients:
+            recipients[order.dispatch_unit_id] = dispatchers(order)
+        rows = notifications.rows_for(
+            event, recipients[order.dispatch_unit_id], number=order.number, exclude=intake.actor
+        )
+        if rows:
+            outbox.extend(rows)
+            told.append(event.pk)
+    if outbox:
+        Notification.objects.bulk_create(outbox)
+        schedule_delivery(told)
+
+
+def order_create(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    channel: str,
+    kind: str,
+    title: str,
+    content: str,
+    intake_unit: Unit | None = None,
+    **fields: Any,
+) -> Order:
+    """Register an order. ``actor`` is the staff member, or None for residents and integrations.
+
+    Idempotent on ``client_request_id``: a retry returns the order the first call created (also
+    when two calls race — the unique constraint decides, the loser returns the winner's order).
+    The grid comes from ``grid``, else the point (``coord_system`` declares it), else the address.
+    ``submit`` (default: by channel — self-service channels submit at once) goes straight to
+    awaiting dispatch. Phone and ID number are encrypted with keyed search hashes (PI-3).
+    The other ``fields`` are ``_build_order``'s: urgency, item, address_text, address, lon, lat,
+    coord_system, grid, requester_name, requester_phone, requester_id_number, confidential,
+    client_request_id, call_id, dispatch_unit, submit.
+    """
+    _request_id(fields.get("client_request_id"))
+    intake = _intake_for(actor, intake_unit)
+    order = _build_order(intake, now=now, channel=channel, kind=kind, title=title, content=content, **fields)
     # One transaction (a savepoint inside a caller's): a lost race on the request id rolls back
     # everything, the day's number included, and returns the winner's order.
     try:
         with transaction.atomic():
-            order.number = allocate_number(now=now)
-            order.save(force_insert=True)
-            event = OrderEvent.objects.create(
-                order=order,
-                seq=1,
-                type=EventType.CREATED,
-                actor=order.created_by,
-                actor_unit=intake_unit,
-                from_status="",
-                to_status=status,
-                payload={
-                    "channel": channel,
-                    "kind": kind,
-                    "urgency": urgency,
-                    "item": item.pk if item else None,
-                    "grid": grid.pk if grid else None,
-                    "dispatch_unit": level_id,
-                    "call_id": order.call_id,
-                },
-                occurred_at=now,
-            )
-            if submit:
-                notify(event, order, dispatchers(order), actor=actor)
+            _register([order], intake=intake, now=now)
     except IntegrityError:
-        if request_id is not None:
-            winner = Order.objects.filter(client_request_id=request_id).first()
+        if order.client_request_id is not None:
+            winner = Order.objects.filter(client_request_id=order.client_request_id).first()
             if winner is not None:
                 return winner
         raise
     return order
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One registration of a batch: the order, and False when its ``client_request_id`` had
+    registered it already (an earlier call, or an earlier entry of the same batch)."""
+
+    order: Order
+    created: bool
+
+
+def order_create_batch(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    entries: Sequence[Mapping[str, Any]],
+    intake_unit: Unit | None = None,
+) -> list[BatchEntry]:
+    """Register many orders at once (an upstream platform's push, calls recorded during an
+    outage, a bulk import) — all or none, in one transaction.
+
+    Each entry holds ``order_create``'s arguments (channel, kind, title, content and the
+    optional fields). Every entry is validated before anything is written; the refusals come
+    back together in ``InvalidBatch`` (entry index and message). The orders, their events and
+    outbox rows are the same as ``order_create`` makes one by one — the same numbering, the
+    same idempotency on ``client_request_id`` (a known id answers with its order, not a new one).
+    The typed addresses are looked up together, and the inserts go in bulk.
+    """
+    if not entries:
+        raise InvalidInput(_("请至少提交一条工单。"))
+    if len(entries) > BATCH_MAX:
+        raise InvalidInput(_("一次最多登记%(n)d条工单。") % {"n": BATCH_MAX})
+    problems: list[tuple[int, str]] = []
+    request_ids: list[str | None] = []
+    for index, entry in enumerate(entries):
+        try:
+            request_ids.append(_request_id(entry.get("client_request_id")))
+        except InvalidInput as exc:
+            problems.append((index, exc.message))
+            request_ids.append(None)
+    intake = _intake_for(actor, intake_unit)
+    known = {
+        o.client_request_id: o
+        for o in Order.objects.filter(client_request_id__in=[r for r in request_ids if r is not None])
+    }
+    typed = [
+        str(entry.get("address_text") or "")
+        for entry in entries
+        if entry.get("address") is None and str(entry.get("address_text") or "").strip()
+    ]
+    found = addresses_lookup(typed)
+    results: list[BatchEntry | None] = []
+    fresh: list[Order] = []
+    first_of: dict[str, Order] = {}
+    refused = {index for index, _message in problems}
+    for index, (entry, request_id) in enumerate(zip(entries, request_ids, strict=True)):
+        if index in refused:
+            results.append(None)
+            continue
+        if request_id is not None and request_id in known:
+            results.append(BatchEntry(known[request_id], created=False))
+            continue
+        if request_id is not None and request_id in first_of:
+            results.append(BatchEntry(first_of[request_id], created=False))
+            continue
+        try:
+            order = _build_order(intake, now=now, lookup=lambda text: found.get(text.strip()), **entry)
+        except InvalidInput as exc:
+            problems.append((index, exc.message))
+            results.append(None)
+            continue
+        except TypeError:
+            problems.append((index, _("含有未知的字段。")))
+            results.append(None)
+            continue
+        fresh.append(order)
+        if request_id is not None:
+            first_of[request_id] = order
+        results.append(BatchEntry(order, created=True))
+    if problems:
+        raise InvalidBatch(sorted(problems))
+    try:
+        with transaction.atomic():
+            if fresh:
+                _register(fresh, intake=intake, now=now)
+    except IntegrityError:
+        if not first_of:
+            raise
+        # Another call registered one of these request ids meanwhile: one by one, each answering
+        # with the winner's order as ``order_create`` does (still all or none).
+        with transaction.atomic():
+            return _one_by_one(actor=actor, now=now, entries=entries, intake_unit=intake_unit)
+    return [r for r in results if r is not None]
+
+
+def _one_by_one(
+    *, actor: Any, now: dt.datetime, entries: Sequence[Mapping[str, Any]], intake_unit: Unit | None
+) -> list[BatchEntry]:
+    out: list[BatchEntry] = []
+    for entry in entries:
+        fields = dict(entry)
+        request_id = _request_id(fields.get("client_request_id"))
+        before = request_id is not None and Order.objects.filter(client_request_id=request_id).exists()
+        order = order_create(actor=actor, now=now, intake_unit=intake_unit, **fields)
+        out.append(BatchEntry(order, created=not before))
+    return out
 
 
 def _validate(*, channel: str, kind: str, urgency: str, title: str, content: str) -> None:

@@ -165,3 +165,35 @@ def test_concurrent_creations_get_distinct_numbers_and_one_order_per_request_id(
     numbers = list(Order.objects.values_list("number", flat=True))
     assert len(numbers) == 3 and len(set(numbers)) == 3
     assert sorted(numbers) == ["20250926000001", "20250926000002", "20250926000003"]
+
+
+def test_concurrent_batches_share_no_number_and_keep_one_order_per_request_id(cast, now):
+    def batch(*request_ids):
+        def job(barrier: threading.Barrier) -> Any:
+            entries = [
+                {
+                    "channel": "hotline",
+                    "kind": "complaint",
+                    "title": "噪音",
+                    "content": "夜间施工。",
+                    "client_request_id": r,
+                }
+                for r in request_ids
+            ]
+            barrier.wait()
+            return [
+                (b.order.pk, b.created)
+                for b in services.order_create_batch(actor=cast.agent, now=now, entries=entries)
+            ]
+
+        return job
+
+    results = run_together(batch("a-1", "both", None), batch("b-1", "both", None))
+    assert not any(isinstance(r, Exception) for r in results), results
+    first, second = results
+    assert first[1][0] == second[1][0]  # the shared request id is one order
+    assert [c for _pk, c in first].count(False) + [c for _pk, c in second].count(False) == 1
+    assert Order.objects.filter(client_request_id="both").count() == 1
+    numbers = list(Order.objects.values_list("number", flat=True))
+    assert len(numbers) == 5 and len(set(numbers)) == 5
+    assert OrderEvent.objects.count() == 5
