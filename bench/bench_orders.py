@@ -20,6 +20,9 @@ address typed as text, requester name and phone, a client request id):
 - **HTTP API** — ``POST /api/v1/orders`` with ``"submit": true`` through Django's test client
   (all middleware, bearer-token authentication, the 201 response with the order's detail);
 - **service, N clients** — create(submit=True) from ``--clients`` forked processes at once;
+- **batch** — ``orders.services.order_create_batch`` with ``--batch`` registrations a call (the
+  same rows, one transaction a call), and the same through ``POST /api/v1/orders/batch``: an
+  upstream platform's push, or calls recorded during an outage;
 - **worker** — delivering the queued outbox rows afterwards, per event, as the Huey task does;
 - **raw SQL** (the baseline) — the very rows the create + submit line wrote (the order, its two
   timeline events and the dispatchers' outbox rows, copied with a new number), inserted with
@@ -67,6 +70,7 @@ class Figure:
     count: int
     seconds: float
     queries: int | None = None
+    per: str = ""  # what the queries are counted per, when not one registration
 
     @property
     def per_second(self) -> float:
@@ -133,6 +137,30 @@ def register_service(ctx: Ctx, *, two_step: bool) -> int:
     if two_step:
         services.order_submit(order=order, actor=ctx.agent, now=timezone.now())
     return order.pk
+
+
+def register_batch(ctx: Ctx, size: int) -> list[int]:
+    """``size`` registrations (submitted) in one ``order_create_batch`` call."""
+    from django.utils import timezone
+
+    from orders import services
+
+    entries = [{**order_input(ctx), "channel": "hotline", "submit": True} for _ in range(size)]
+    done = services.order_create_batch(actor=ctx.agent, now=timezone.now(), entries=entries)
+    return [entry.order.pk for entry in done]
+
+
+def register_api_batch(ctx: Ctx, client: Any, size: int) -> list[int]:
+    """``size`` registrations in one ``POST /api/v1/orders/batch``."""
+    entries = []
+    for _ in range(size):
+        data = order_input(ctx)
+        entries.append({**data, "item_id": data.pop("item").pk, "channel": "hotline", "submit": True})
+        entries[-1].pop("item", None)
+    response = client.post("/api/v1/orders/batch", {"orders": entries}, content_type="application/json")
+    if response.status_code != 201:
+        raise AssertionError(f"API batch failed: {response.status_code} {response.content[:300]!r}")
+    return [int(row["id"]) for row in response.json()["orders"]]
 
 
 def api_client(ctx: Ctx) -> Any:
@@ -291,6 +319,18 @@ def _timed(name: str, n: int, fn: Callable[[], int], warmup: int) -> tuple[Figur
     return Figure(name, n, time.perf_counter() - start, counter[0]), ids
 
 
+def _timed_batches(name: str, n: int, size: int, fn: Callable[[], list[int]]) -> Figure:
+    """``n`` registrations in calls of ``size`` (after one warm-up call); queries per call."""
+    fn()
+    with count_queries() as counter:
+        fn()
+    start = time.perf_counter()
+    done = 0
+    while done < n:
+        done += len(fn())
+    return Figure(name, done, time.perf_counter() - start, counter[0], per="/call")
+
+
 def _parallel(name: str, n: int, clients: int, fn: Callable[[], int]) -> Figure:
     """``clients`` forked processes, ``n`` registrations between them, from a common start."""
     import multiprocessing
@@ -329,6 +369,7 @@ def run(
     preload: int,
     scale: float,
     clients: int = 2,
+    batch: int = 100,
     warmup: int = 20,
     out: Callable[[str], None] = print,
 ) -> dict[str, Figure]:
@@ -355,6 +396,19 @@ def run(
         figures["api"], _ids = _timed(
             "HTTP API: POST /api/v1/orders", orders, lambda: register_api(ctx, client), warmup
         )
+        if batch:
+            figures["service_batch"] = _timed_batches(
+                f"service: order_create_batch, {batch} a call",
+                orders,
+                batch,
+                lambda: register_batch(ctx, batch),
+            )
+            figures["api_batch"] = _timed_batches(
+                f"HTTP API: POST /orders/batch, {batch} a call",
+                orders,
+                batch,
+                lambda: register_api_batch(ctx, client, batch),
+            )
         if clients > 1:
             figures["service_parallel"] = _parallel(
                 f"service: create(submit=True), {clients} clients",
@@ -376,7 +430,7 @@ def run(
             out(f"  {fig.name:<44} {'-':>9}")
             continue
         ratio = raw_rate / fig.per_second
-        queries = "" if fig.queries is None else str(fig.queries)
+        queries = "" if fig.queries is None else f"{fig.queries}{fig.per}"
         out(
             f"  {fig.name:<44} {fig.per_second:>9.1f} {1000 / fig.per_second:>9.2f} {queries:>8} {ratio:>8.1f}x"
         )
@@ -386,7 +440,7 @@ def run(
         f"is per event delivered; load average {os.getloadavg()[0]:.1f}"
     )
     if connection.vendor == "postgresql":
-        for key in ("service_one_call", "service_parallel"):
+        for key in ("service_one_call", "service_parallel", "service_batch"):
             if key in figures:
                 fig = figures[key]
                 verdict = "met" if fig.per_second >= FLOOR else "NOT met"
@@ -400,7 +454,7 @@ def _raw_queries(raw: RawOrder) -> int:
     return 1 + len(raw.events) + sum(1 for n in raw.notifications if n)
 
 
-def _run_here(orders: int, preload: int, scale: float, clients: int) -> None:
+def _run_here(orders: int, preload: int, scale: float, clients: int, batch: int) -> None:
     """Set up Django on a temporary database (SQLite under var/bench/, or ``<name>_orders``)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minhu.settings_test")
     os.environ.setdefault("MINHU_ALLOW_DEV_KEY", "1")
@@ -424,7 +478,7 @@ def _run_here(orders: int, preload: int, scale: float, clients: int) -> None:
     )
     try:
         print(f"[{connection.vendor}] {orders} registrations per way in, after {preload:,} preloaded orders")
-        run(orders, preload=preload, scale=scale, clients=clients)
+        run(orders, preload=preload, scale=scale, clients=clients, batch=batch)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
 
@@ -433,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--orders", type=int, default=500, help="registrations per way in")
     parser.add_argument("--clients", type=int, default=2, help="processes for the parallel line (1: none)")
+    parser.add_argument("--batch", type=int, default=100, help="orders per batch call (0: no batch lines)")
     parser.add_argument("--preload", type=int, default=20_000, help="seeded orders before measuring")
     parser.add_argument("--scale", type=float, default=0.2, help="demo city scale")
     parser.add_argument(
@@ -443,14 +498,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.target != "all":
-        _run_here(args.orders, args.preload, args.scale, args.clients)
+        _run_here(args.orders, args.preload, args.scale, args.clients, args.batch)
         return 0
     base = [
         sys.executable,
         "-m",
         "bench.bench_orders",
         *("--orders", str(args.orders), "--preload", str(args.preload), "--scale", str(args.scale)),
-        *("--clients", str(args.clients)),
+        *("--clients", str(args.clients), "--batch", str(args.batch)),
     ]
     sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     status = subprocess.call([*base, "--target", "sqlite"], env=sqlite_env)  # noqa: S603

@@ -13,12 +13,14 @@ pytestmark = pytest.mark.django_db
 
 def test_the_run_reports_every_way_in_and_the_floor_line():
     lines: list[str] = []
-    figures = bench_orders.run(6, preload=40, scale=0.02, clients=1, warmup=1, out=lines.append)
+    figures = bench_orders.run(6, preload=40, scale=0.02, clients=1, batch=3, warmup=1, out=lines.append)
     assert set(figures) == {
         "service_inline",
         "service",
         "service_one_call",
         "api",
+        "service_batch",
+        "api_batch",
         "worker",
         "raw",
         "raw_bulk",
@@ -27,8 +29,10 @@ def test_the_run_reports_every_way_in_and_the_floor_line():
     assert all(f.count > 0 and f.seconds > 0 for k, f in figures.items() if k != "worker")
     assert figures["service"].queries and figures["api"].queries
     assert any("raw/this" in line for line in lines)
-    # 40 seeded + (1 warm-up + 1 counted + 6) per service and API line, + 6 + 6 raw copies
-    assert Order.objects.count() == 40 + 4 * 8 + 12
+    assert figures["service_batch"].count == 6 and figures["service_batch"].per == "/call"
+    # 40 seeded + (1 warm-up + 1 counted + 6) per service and API line, (2 + 2) calls of 3 for
+    # the two batch lines, + 6 + 6 raw copies
+    assert Order.objects.count() == 40 + 4 * 8 + 2 * 4 * 3 + 12
 
 
 def test_the_raw_baseline_copies_the_rows_the_services_wrote(django_capture_on_commit_callbacks):

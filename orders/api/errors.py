@@ -18,7 +18,8 @@ failed authentication                                   401     ``unauthenticate
 =====================================================  ======  ============================
 
 Every body is ``{"detail": <Chinese message>, "code": <stable name>}``; a validation error adds
-``errors: [{"loc": [...], "msg": <Chinese>, "type": <pydantic type>}]``.
+``errors: [{"loc": [...], "msg": <Chinese>, "type": <pydantic type>}]`` (a refused batch
+registration, ``InvalidBatch``, one per refused entry at ``["body", "orders", index]``).
 """
 
 from __future__ import annotations
@@ -162,6 +163,10 @@ def register_error_handlers(api: NinjaAPI) -> None:
             else:
                 status = 400
         if status == 422:
+            problems = getattr(exc, "problems", None)  # a batch's refused entries
+            if problems:
+                errors = [{"loc": ["body", "orders", i], "msg": m, "type": exc.code} for i, m in problems]
+                return respond(request, 422, _body(exc.message, exc.code, errors=errors))
             errors = [{"loc": [], "msg": exc.message, "type": exc.code}]
             return respond(request, 422, _body(exc.message, exc.code, errors=errors))
         return respond(request, status, _body(exc.message, exc.code))

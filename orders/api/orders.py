@@ -30,6 +30,8 @@ from orders.api.schemas import (
     OrderAssignmentIn,
     OrderAssignmentReasonIn,
     OrderAttachmentOut,
+    OrderBatchIn,
+    OrderBatchOut,
     OrderCallbackIn,
     OrderContactIn,
     OrderCreateIn,
@@ -55,7 +57,7 @@ from orders.api.schemas import (
     OrderUrgeIn,
     PathId,
 )
-from orders.errors import InvalidInput
+from orders.errors import InvalidBatch, InvalidInput, TransitionNotAllowed
 from orders.models import (
     Assignment,
     Attachment,
@@ -191,6 +193,109 @@ def page(qs: QuerySet[Order], cursor: str | None, limit: int) -> tuple[list[Orde
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
 
 
+# --- intake (before the reads: ``/batch`` must not be taken for an order id) ------------------------------
+
+
+def create_kwargs(
+    data: OrderFieldsIn,
+    *,
+    items: dict[int, CatalogItem] | None = None,
+    grids: dict[int, Unit] | None = None,
+) -> dict[str, Any]:
+    """Service arguments from the creation fields (shared with the call-centre hook); a batch
+    passes the items and grids it loaded together (``_batch_refs``)."""
+    item = items[data.item_id] if items is not None and data.item_id else _item(data.item_id)
+    grid = grids[data.grid_id] if grids is not None and data.grid_id else _unit(data.grid_id)
+    return {
+        "kind": data.kind,
+        "title": data.title,
+        "content": data.content,
+        "urgency": data.urgency,
+        "item": item,
+        "address_text": data.address_text,
+        "lon": data.lon,
+        "lat": data.lat,
+        "coord_system": data.coord_system,
+        "grid": grid,
+        "requester_name": data.requester_name,
+        "requester_id_number": data.requester_id_number,
+        "confidential": data.confidential,
+        "client_request_id": data.client_request_id,
+        "submit": data.submit,
+    }
+
+
+def forbid_foreign_request_ids(actor: Any, request_ids: list[str | None]) -> list[Order]:
+    """The orders earlier calls created with these request ids (idempotent retries); a request id
+    someone else used is a conflict, not a way to read their order."""
+    wanted = {r.strip() for r in request_ids if r and r.strip()}
+    if not wanted:
+        return []
+    existing = list(Order.objects.filter(client_request_id__in=wanted))
+    visible = set(orders_visible_among(actor, [o.pk for o in existing]).values_list("pk", flat=True))
+    if any(o.pk not in visible for o in existing):
+        raise TransitionNotAllowed(_("该客户端请求号已被使用。"))
+    return existing
+
+
+def replayed(actor: Any, client_request_id: str | None) -> Order | None:
+    """The order an earlier call with this request id created, if any (see above)."""
+    existing = forbid_foreign_request_ids(actor, [client_request_id])
+    return existing[0] if existing else None
+
+
+@router.post("", response={201: OrderDetailOut, 200: OrderDetailOut, **STAFF_ERRORS}, summary="登记工单")
+def order_create(request: HttpRequest, data: OrderCreateIn) -> Status[dict[str, Any]]:
+    """Idempotent on ``client_request_id``: a retry answers 200 with the first order."""
+    actor = _actor(request)
+    earlier = replayed(actor, data.client_request_id)
+    if earlier is not None:
+        return Status(200, present.order_detail(actor, _order(request, earlier.pk)))
+    order = services.order_create(
+        actor=actor,
+        now=timezone.now(),
+        channel=data.channel,
+        requester_phone=data.requester_phone,
+        **create_kwargs(data),
+    )
+    return Status(201, present.order_detail(actor, _order(request, order.pk)))
+
+
+def _batch_refs(rows: list[Any]) -> tuple[dict[int, CatalogItem], dict[int, Unit]]:
+    """The catalog items and active grids the rows name, in two queries; unknown ones refuse the
+    batch (entry index and message, as the service reports its own refusals)."""
+    items = CatalogItem.objects.in_bulk({r.item_id for r in rows if r.item_id})
+    grids = Unit.objects.filter(is_active=True).in_bulk({r.grid_id for r in rows if r.grid_id})
+    problems = [(i, _("事项不存在。")) for i, r in enumerate(rows) if r.item_id and r.item_id not in items]
+    problems += [
+        (i, _("单位不存在或已停用。")) for i, r in enumerate(rows) if r.grid_id and r.grid_id not in grids
+    ]
+    if problems:
+        raise InvalidBatch(sorted(problems))
+    return items, grids
+
+
+@router.post("/batch", response={201: OrderBatchOut, **STAFF_ERRORS}, summary="批量登记工单")
+def order_create_batch(request: HttpRequest, data: OrderBatchIn) -> Status[dict[str, Any]]:
+    """Up to 500 orders, all or none; refusals come back together, each located at its entry
+    (``loc``: ``["body", "orders", index]``). Idempotent per ``client_request_id``: a known one
+    answers with its order (``created`` false)."""
+    actor = _actor(request)
+    forbid_foreign_request_ids(actor, [row.client_request_id for row in data.orders])
+    items, grids = _batch_refs(data.orders)
+    entries = [
+        {
+            "channel": row.channel,
+            "requester_phone": row.requester_phone,
+            **create_kwargs(row, items=items, grids=grids),
+        }
+        for row in data.orders
+    ]
+    done = services.order_create_batch(actor=actor, now=timezone.now(), entries=entries)
+    rows = [{"id": e.order.pk, "number": e.order.number, "created": e.created} for e in done]
+    return Status(201, {"orders": rows})
+
+
 # --- reads ---------------------------------------------------------------------------------------------
 
 
@@ -251,63 +356,6 @@ def order_attachment_download(request: HttpRequest, order_id: PathId, attachment
     if found.order_id != order_id:
         raise Attachment.DoesNotExist
     return attachments.attachment_response(found)
-
-
-# --- intake ----------------------------------------------------------------------------------------------
-
-
-def create_kwargs(data: OrderFieldsIn) -> dict[str, Any]:
-    """Service arguments from the creation fields (shared with the call-centre hook)."""
-    grid = _unit(data.grid_id)
-    return {
-        "kind": data.kind,
-        "title": data.title,
-        "content": data.content,
-        "urgency": data.urgency,
-        "item": _item(data.item_id),
-        "address_text": data.address_text,
-        "lon": data.lon,
-        "lat": data.lat,
-        "coord_system": data.coord_system,
-        "grid": grid,
-        "requester_name": data.requester_name,
-        "requester_id_number": data.requester_id_number,
-        "confidential": data.confidential,
-        "client_request_id": data.client_request_id,
-        "submit": data.submit,
-    }
-
-
-def replayed(actor: Any, client_request_id: str | None) -> Order | None:
-    """The order an earlier call with this request id created (idempotent retry), if any; a
-    request id someone else used is a conflict, not a way to read their order."""
-    if not client_request_id:
-        return None
-    existing = Order.objects.filter(client_request_id=client_request_id.strip()).first()
-    if existing is None:
-        return None
-    if not orders_visible_among(actor, [existing.pk]).exists():
-        from orders.errors import TransitionNotAllowed
-
-        raise TransitionNotAllowed(_("该客户端请求号已被使用。"))
-    return existing
-
-
-@router.post("", response={201: OrderDetailOut, 200: OrderDetailOut, **STAFF_ERRORS}, summary="登记工单")
-def order_create(request: HttpRequest, data: OrderCreateIn) -> Status[dict[str, Any]]:
-    """Idempotent on ``client_request_id``: a retry answers 200 with the first order."""
-    actor = _actor(request)
-    earlier = replayed(actor, data.client_request_id)
-    if earlier is not None:
-        return Status(200, present.order_detail(actor, _order(request, earlier.pk)))
-    order = services.order_create(
-        actor=actor,
-        now=timezone.now(),
-        channel=data.channel,
-        requester_phone=data.requester_phone,
-        **create_kwargs(data),
-    )
-    return Status(201, present.order_detail(actor, _order(request, order.pk)))
 
 
 @router.post(

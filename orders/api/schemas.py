@@ -117,6 +117,22 @@ class OrderCreateIn(OrderFieldsIn):
     requester_phone: str = Field("", max_length=32)
 
 
+class OrderBatchIn(ApiIn):
+    """Up to 500 registrations, all or none (an upstream platform's push, a bulk import)."""
+
+    orders: list[OrderCreateIn] = Field(..., min_length=1, max_length=500)
+
+
+class OrderBatchRowOut(Schema):
+    id: int
+    number: str
+    created: bool = Field(..., description="false: the client_request_id had registered it already")
+
+
+class OrderBatchOut(Schema):
+    orders: list[OrderBatchRowOut]
+
+
 # --- inputs: actions -------------------------------------------------------------------------------
 
 

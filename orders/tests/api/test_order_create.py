@@ -87,3 +87,74 @@ def test_someone_without_an_intake_role_cannot_register(api, cast, now):
     response = api(nobody).post("/api/v1/orders", BODY)
     assert response.status_code == 403
     assert response.json()["detail"] == "您没有登记工单的权限。"
+
+
+# --- POST /api/v1/orders/batch -------------------------------------------------------------------
+
+
+def test_a_batch_registers_every_order_and_answers_ids_and_numbers(api, cast):
+    rows = [
+        {**BODY, "grid_id": cast.tree.grid.pk, "item_id": cast.item.pk, "submit": True},
+        {**BODY, "title": "井盖缺失", "client_request_id": "push-1"},
+        {**BODY, "channel": "web", "requester_phone": ""},
+    ]
+    response = api(cast.agent).post("/api/v1/orders/batch", {"orders": rows})
+    assert response.status_code == 201, response.json()
+    answered = response.json()["orders"]
+    assert [r["created"] for r in answered] == [True, True, True]
+    orders = [Order.objects.get(pk=r["id"]) for r in answered]
+    assert [o.number for o in orders] == [r["number"] for r in answered]
+    assert orders[0].grid == cast.tree.grid and orders[0].item == cast.item
+    assert orders[0].status == "awaiting_dispatch" and orders[1].status == "registered"
+    assert orders[1].title == "井盖缺失" and orders[2].channel == "web"
+    assert "13912345678" not in response.content.decode()
+    again = api(cast.agent).post("/api/v1/orders/batch", {"orders": [rows[1]]})
+    assert again.status_code == 201
+    assert again.json()["orders"] == [{**answered[1], "created": False}]
+
+
+def test_a_batch_with_bad_entries_writes_nothing_and_says_which(api, cast):
+    rows = [BODY, {**BODY, "requester_id_number": "110101199003078031"}, {**BODY, "item_id": 987654}]
+    response = api(cast.agent).post("/api/v1/orders/batch", {"orders": rows})
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [e["loc"] for e in errors] == [["body", "orders", 2]]  # unknown item: refused before
+    assert errors[0]["msg"] == "事项不存在。"
+    rows[2] = BODY
+    response = api(cast.agent).post("/api/v1/orders/batch", {"orders": rows})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": ["body", "orders", 1], "msg": "身份证号格式或校验位不正确。", "type": "invalid_input"}
+    ]
+    assert response.json()["detail"] == "第2条：身份证号格式或校验位不正确。"
+    assert not Order.objects.exists()
+
+
+def test_a_batch_is_validated_like_single_registrations(api, cast):
+    agent = api(cast.agent)
+    empty = agent.post("/api/v1/orders/batch", {"orders": []})
+    too_many = agent.post("/api/v1/orders/batch", {"orders": [BODY] * 501})
+    missing = agent.post("/api/v1/orders/batch", {"orders": [BODY, {"kind": "complaint"}]})
+    assert (empty.status_code, too_many.status_code, missing.status_code) == (422, 422, 422)
+    assert empty.json()["errors"][0]["msg"] == "至少1项。"
+    assert too_many.json()["errors"][0]["msg"] == "最多500项。"
+    assert ["body", "data", "orders", 1, "title"] in [e["loc"] for e in missing.json()["errors"]]
+    assert not Order.objects.exists()
+
+
+def test_a_batch_cannot_reuse_someone_elses_request_id(api, cast):
+    api(cast.agent).post("/api/v1/orders", {**BODY, "client_request_id": "app-44"})
+    response = api(cast.outsider).post(
+        "/api/v1/orders/batch", {"orders": [BODY, {**BODY, "client_request_id": "app-44"}]}
+    )
+    assert response.status_code == 409
+    assert Order.objects.count() == 1
+
+
+def test_a_batch_needs_an_intake_role(api, cast):
+    from orgs.tests.factories import UserFactory
+
+    nobody = UserFactory.create(username="nobody")
+    response = api(nobody).post("/api/v1/orders/batch", {"orders": [BODY]})
+    assert response.status_code == 403
+    assert not Order.objects.exists()
