@@ -304,6 +304,27 @@ class UnitMonthCount(models.Model):
         return f"{self.unit_id} {self.month:%Y-%m} {self.metric}={self.value}"
 
 
+class GridLiveCount(models.Model):
+    """The dashboard's live counters per grid as of the last snapshot (``FillState("live")``:
+    ``until`` is its instant): open orders, those open past their reply deadline at that instant,
+    and the orders registered and closed on its day (Asia/Shanghai). Rewritten every minute by
+    ``assessment.rollups.live_counts_refresh`` (Huey), so a dashboard sums a few thousand grid
+    rows instead of counting a million open orders; only grids with a non-zero count have a row."""
+
+    unit = models.OneToOneField("orgs.Unit", on_delete=models.PROTECT, primary_key=True, related_name="+")
+    open = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("网格实时计数")
+        verbose_name_plural = _("网格实时计数")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {self.open} open"
+
+
 class FillState(models.Model):
     """How far a fill has got (Zulip ``analytics.FillState``). ``timeline``: the last
     ``orders.OrderEvent`` id the incremental rollup has read; ``rebuild``: the last full rebuild.

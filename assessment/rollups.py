@@ -16,6 +16,9 @@
 - ``rollup_rebuild(now=…)`` is the full recomputation; a test proves it equals the incremental
   result.
 
+- ``live_counts_refresh(now=…)`` takes the per-grid snapshot of the dashboard's live counters
+  (open, overdue, registered and closed today: ``GridLiveCount``), every minute.
+
 All are safe to run twice (a second run finds nothing changed). Writers serialise on the
 ``FillState("lock")`` row (``select_for_update``; SQLite serialises writers anyway). Orders are
 never imported the other way: ``orders`` knows nothing of this module (STYLE.md §10).
@@ -48,7 +51,7 @@ from assessment.metrics import (
     metric_name,
     month_start,
 )
-from assessment.models import Appeal, FillState, OrderFact, UnitDailyCount, UnitMonthCount
+from assessment.models import Appeal, FillState, GridLiveCount, OrderFact, UnitDailyCount, UnitMonthCount
 from orders.choices import AssignmentRole
 from orders.models import Assignment, Callback, Order, OrderEvent
 from orgs.choices import UnitKind
@@ -608,3 +611,49 @@ def rollup_rebuild(*, now: dt.datetime) -> RebuildResult:
     state.updated_at = now
     state.save(update_fields=["cursor", "until", "updated_at"])
     return result
+
+
+# --- the live counters' snapshot ------------------------------------------------------------------------
+
+
+@dataclass
+class LiveCountsResult:
+    grids: int = 0  # grids with a count
+    rows: int = 0  # GridLiveCount rows created, changed or deleted
+
+
+@transaction.atomic
+def live_counts_refresh(*, now: dt.datetime) -> LiveCountsResult:
+    """Take the snapshot of the dashboard's live counters per grid (``GridLiveCount``) as of
+    ``now``: three GROUP BYs over the orders (``selectors.live_counts_by_grid``), then only the
+    rows that changed are written, and ``FillState("live").until`` says when it was taken.
+    Refreshers serialise on that row; safe to run twice."""
+    from assessment.selectors import LIVE_SNAPSHOT, live_counts_by_grid
+
+    state = _state(LIVE_SNAPSHOT)
+    fresh = live_counts_by_grid(now=now)
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in GridLiveCount.objects.values_list("unit_id", "open", "overdue", "new", "closed")
+    }
+    creates = [
+        GridLiveCount(unit_id=grid, open=c[0], overdue=c[1], new=c[2], closed=c[3])
+        for grid, c in fresh.items()
+        if grid not in stored
+    ]
+    changed = [(*c, grid) for grid, c in fresh.items() if grid in stored and stored[grid] != c]
+    gone = [grid for grid in stored if grid not in fresh]
+    GridLiveCount.objects.bulk_create(creates, batch_size=BATCH)
+    if changed:
+        name = connection.ops.quote_name(GridLiveCount._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f'UPDATE {name} SET "open" = %s, "overdue" = %s, "new" = %s, "closed" = %s WHERE "unit_id" = %s',  # noqa: S608 -- the model's own table name
+                changed,
+            )
+    for chunk in _chunks(gone, BATCH):
+        GridLiveCount.objects.filter(unit_id__in=list(chunk)).delete()
+    state.until = now
+    state.updated_at = now
+    state.save(update_fields=["until", "updated_at"])
+    return LiveCountsResult(grids=len(fresh), rows=len(creates) + len(changed) + len(gone))

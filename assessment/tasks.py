@@ -3,6 +3,8 @@ safe to run twice (a second run finds every fact up to date and changes nothing)
 
 - ``rollup_catch_up_task`` — every minute: read the orders timeline since the cursor and bring
   the facts and daily rollups up to date (``rollups.rollup_catch_up``);
+- ``live_counts_task`` — every minute: the snapshot of the dashboard's live counters per grid
+  (``rollups.live_counts_refresh``; the dashboard counts live when it is over 5 minutes old);
 - ``rollup_orders_task(order_ids)`` — recompute some orders now (after an appeal is upheld);
 - ``rollup_days_task(days)`` — rebuild some days from the facts (ISO dates);
 - ``briefing_issue_task`` — 03:00 on the first of each month: last month's briefing per city.
@@ -22,6 +24,13 @@ def rollup_catch_up_task() -> int:
     from assessment.rollups import rollup_catch_up
 
     return rollup_catch_up(now=timezone.now()).orders
+
+
+@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey is untyped
+def live_counts_task() -> int:
+    from assessment.rollups import live_counts_refresh
+
+    return live_counts_refresh(now=timezone.now()).grids
 
 
 @db_task(retries=3, retry_delay=30)  # type: ignore[untyped-decorator]  # huey is untyped
