@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +41,13 @@ from assessment.models import (
     AssessmentConfig,
     DepartmentEvaluation,
     EarlyWarning,
+    FillState,
+    GridLiveCount,
     OrderFact,
     UnitDailyCount,
     UnitMonthCount,
 )
+from catalog.models import CatalogItem
 from core.workcalendar import SHANGHAI
 from orders.choices import OPEN, AssignmentRole, OrderStatus
 from orders.models import Assignment, Order
@@ -201,34 +204,45 @@ def _period_counts(
     *, scope: Unit, kind: str, axis: str, period: Period, previous: Period
 ) -> dict[int, tuple[Counts, Counts]]:
     """Per ranked unit (kind ``kind`` inside ``scope``), its counts in ``period`` and ``previous``
-    on ``axis``: one query, grouped through the closure table (two months' rows of the monthly
-    table, or the days of both ranges)."""
-    span: dict[str, object]
+    on ``axis``. Two queries: the rollup rows of both periods summed per unit of ``scope``'s
+    subtree (two months' rows of the monthly table, or the days of both ranges), then the ranked
+    ancestors of the units that have rows (the closure table); each unit's sums are added to its
+    ranked ancestors here. Joining the closure table first would probe the rollup index for
+    every unit under every street — grids included, which never have a row of these metrics."""
+    wanted = [metric_name(axis, m) for m in RANK_MEASURES]
+    cells: QuerySet[Any]
     if _monthly(period) and _monthly(previous):
-        rel, date = "descendant__month_counts__", "month"
-        current = {f"{rel}{date}": period.start}
-        before = {f"{rel}{date}": previous.start}
-        span = {f"{rel}{date}__in": [previous.start, period.start]}
+        cells = UnitMonthCount.objects.filter(month__in=[previous.start, period.start])
+        current, before = Q(month=period.start), Q(month=previous.start)
     else:
-        rel, date = "descendant__daily_counts__", "day"
-        current = {f"{rel}{date}__gte": period.start}
-        before = {f"{rel}{date}__lt": period.start}
-        span = {f"{rel}{date}__gte": previous.start, f"{rel}{date}__lt": period.end}
+        cells = UnitDailyCount.objects.filter(day__gte=previous.start, day__lt=period.end)
+        current, before = Q(day__gte=period.start), Q(day__lt=period.start)
+    cells = cells.filter(unit_id__in=unit_subtree_ids(scope), metric__in=wanted).order_by()
     sums: dict[str, Sum] = {}
     for m in RANK_MEASURES:
-        metric = metric_name(axis, m)
-        sums[f"cur{axis}__{m}"] = Sum(f"{rel}value", filter=Q(**{f"{rel}metric": metric}, **current))
-        sums[f"pre{axis}__{m}"] = Sum(f"{rel}value", filter=Q(**{f"{rel}metric": metric}, **before))
-    rows = (
-        UnitClosure.objects.filter(ancestor__kind=kind, ancestor_id__in=unit_subtree_ids(scope))
-        .filter(**span, **{f"{rel}metric__in": [metric_name(axis, m) for m in RANK_MEASURES]})
+        sums[f"cur{axis}__{m}"] = Sum("value", filter=Q(metric=metric_name(axis, m)) & current)
+        sums[f"pre{axis}__{m}"] = Sum("value", filter=Q(metric=metric_name(axis, m)) & before)
+    per_unit = {row.pop("unit_id"): row for row in cells.values("unit_id").annotate(**sums)}
+    if not per_unit:
+        return {}
+    ranked_of = (
+        UnitClosure.objects.filter(
+            ancestor__kind=kind,
+            ancestor_id__in=unit_subtree_ids(scope),
+            descendant_id__in=sorted(per_unit),  # a few hundred ids: probes of (descendant, ancestor)
+        )
         .order_by()
-        .values("ancestor_id")
-        .annotate(**sums)
+        .values_list("descendant_id", "ancestor_id")
     )
+    totals: dict[int, dict[str, int]] = {}
+    for unit, ranked in ranked_of:
+        total = totals.setdefault(ranked, {})
+        for name, value in per_unit.get(unit, {}).items():
+            if value:
+                total[name] = total.get(name, 0) + int(value)
     return {
-        row["ancestor_id"]: (_counts(row, axis, prefix="cur"), _counts(row, axis, prefix="pre"))
-        for row in rows
+        ranked: (_counts(row, axis, prefix="cur"), _counts(row, axis, prefix="pre"))
+        for ranked, row in totals.items()
     }
 
 
@@ -453,16 +467,43 @@ def _volume_split(scope: Unit, period: Period, axis: str) -> QuerySet[Any]:
     )
 
 
+def _items_by_pk(item_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """item id → (code, name) of a few catalog items, one query."""
+    return {
+        pk: (code, name)
+        for pk, code, name in CatalogItem.objects.filter(pk__in=sorted(set(item_ids))).values_list(
+            "pk", "code", "name"
+        )
+    }
+
+
 def top_problems(*, scope: Unit, period: Period, limit: int = 10) -> list[dict[str, Any]]:
-    """The most reported catalog items in ``scope`` and ``period`` (volume), one query."""
-    rows = (
-        _volume_split(scope, period, metrics.BY_ITEM)
+    """The most reported catalog items in ``scope`` and ``period`` (volume), most first, ties by
+    item code (unclassified last among equals). Two queries: the rollup rows summed per item id
+    alone (no join before the grouping: a city's month is ~100k community × item rows), then the
+    code and name of the few hundred items at most that it returns."""
+    sums = [
+        (item, int(n))
+        for item, n in _volume_split(scope, period, metrics.BY_ITEM)
         .order_by()
-        .values("item_id", "item__name", "item__code")
+        .values_list("item_id")
         .annotate(n=Sum("value"))
-        .order_by("-n", "item__code")[:limit]
-    )
-    return list(rows)
+    ]
+    items = _items_by_pk(item for item, _n in sums if item is not None)
+    no_item = (None, None)
+    ranked = sorted(
+        sums,
+        key=lambda row: (-row[1], row[0] is None, items.get(row[0], no_item)[0] or "", row[0] or 0),
+    )[:limit]
+    return [
+        {
+            "item_id": item,
+            "item__name": items.get(item, no_item)[1],
+            "item__code": items.get(item, no_item)[0],
+            "n": n,
+        }
+        for item, n in ranked
+    ]
 
 
 def volume_by_day(*, scope: Unit, period: Period) -> list[tuple[dt.date, int, int]]:
@@ -504,20 +545,99 @@ class TodayCounters:
     open: int
     overdue: int
     closed: int
+    as_of: dt.datetime | None = None  # the snapshot's instant; None: counted live from the orders
 
 
-def today_counters(*, scope: Unit, now: dt.datetime) -> TodayCounters:
-    """Live counters of the territory (orders by grid): registered today, open, open past their
-    reply deadline, closed today. Three queries, each on its own index: today's registrations
-    (``order_created``), the open orders (the partial ``order_open_grid_due``: an open or closed
-    order never has a parent, only merged children do) and today's closings (``order_closed``)."""
-    start = _day_start(now.astimezone(SHANGHAI).date())
-    inside = unit_subtree_ids(scope)
-    new = Order.objects.filter(grid_id__in=inside, parent__isnull=True, created_at__gte=start).count()
-    open_row = Order.objects.filter(grid_id__in=inside, status__in=sorted(OPEN)).aggregate(
-        open=Count("*"), overdue=Count("due_at", filter=Q(due_at__lt=now))
+# The live counters come from the per-grid snapshot (``GridLiveCount``, refreshed every minute by
+# ``assessment.tasks.live_counts_task``) while it is at most this old and of the same day;
+# otherwise (the worker stopped, just after midnight, a fresh install) they are counted live.
+LIVE_SNAPSHOT = "live"
+LIVE_MAX_AGE = dt.timedelta(minutes=5)
+
+
+def _open_orders() -> QuerySet[Order]:
+    """Open orders (an open status implies no parent: merged children are closed as ``merged``),
+    answered by the partial index ``order_open_grid_due``."""
+    return Order.objects.filter(status__in=sorted(OPEN))
+
+
+def _registered_since(start: dt.datetime) -> QuerySet[Order]:
+    return Order.objects.filter(parent__isnull=True, created_at__gte=start)
+
+
+def _closed_since(start: dt.datetime) -> QuerySet[Order]:
+    return Order.objects.filter(status=OrderStatus.CLOSED, closed_at__gte=start)
+
+
+def _open_by_grid(inside: Any | None, now: dt.datetime) -> dict[int, tuple[int, int]]:
+    """grid → (open orders, open past their reply deadline at ``now``) for the grids ``inside``
+    (an ``__in`` value; None: every grid): one GROUP BY, an index-only scan of
+    ``order_open_grid_due``."""
+    where = Q(grid__isnull=False) if inside is None else Q(grid_id__in=inside)
+    rows = (
+        _open_orders()
+        .filter(where)
+        .order_by()
+        .values_list("grid_id")
+        # COUNT(*) and due_at: the index alone answers (an index-only scan)
+        .annotate(n=Count("*"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
     )
-    closed = Order.objects.filter(grid_id__in=inside, status=OrderStatus.CLOSED, closed_at__gte=start).count()
+    return {int(grid): (int(n), int(overdue)) for grid, n, overdue in rows}
+
+
+def live_counts_by_grid(*, now: dt.datetime) -> dict[int, tuple[int, int, int, int]]:
+    """Every grid's (open, overdue, new, closed) at ``now`` — the four counters of
+    ``today_counters`` per grid, counted from the orders (grids with no count left out): three
+    GROUP BYs, each on its own index. What ``rollups.live_counts_refresh`` stores."""
+    start = _day_start(now.astimezone(SHANGHAI).date())
+    counts: dict[int, list[int]] = {}
+    for grid, (n, overdue) in _open_by_grid(None, now).items():
+        counts.setdefault(grid, [0, 0, 0, 0])[:2] = [n, overdue]
+    for column, qs in ((2, _registered_since(start)), (3, _closed_since(start))):
+        for grid, n in qs.filter(grid__isnull=False).order_by().values_list("grid_id").annotate(n=Count("*")):
+            counts.setdefault(int(grid), [0, 0, 0, 0])[column] = int(n)
+    return {grid: (c[0], c[1], c[2], c[3]) for grid, c in counts.items() if any(c)}
+
+
+def live_snapshot_time(now: dt.datetime) -> dt.datetime | None:
+    """The instant of the per-grid snapshot when it may stand for ``now`` (at most
+    ``LIVE_MAX_AGE`` old and of the same Shanghai day), else None. One query."""
+    until = FillState.objects.filter(name=LIVE_SNAPSHOT).values_list("until", flat=True).first()
+    if until is None or until < now - LIVE_MAX_AGE:
+        return None
+    if until.astimezone(SHANGHAI).date() != now.astimezone(SHANGHAI).date():
+        return None
+    return until
+
+
+def today_counters(*, scope: Unit, now: dt.datetime, live: bool = False) -> TodayCounters:
+    """Live counters of the territory (orders by grid): registered today, open, open past their
+    reply deadline, closed today. From the per-grid snapshot when it is fresh (two queries, a sum
+    over the territory's grids whatever the number of open orders; ``as_of`` says when it was
+    taken), else counted from the orders in three queries, each on its own index: today's
+    registrations (``order_created``), the open orders (the partial ``order_open_grid_due``)
+    and today's closings (``order_closed``); ``live``: always counted from the orders."""
+    inside = unit_subtree_ids(scope)
+    as_of = None if live else live_snapshot_time(now)
+    if as_of is not None:
+        row = GridLiveCount.objects.filter(unit_id__in=inside).aggregate(
+            new=Sum("new"), open=Sum("open"), overdue=Sum("overdue"), closed=Sum("closed")
+        )
+        return TodayCounters(
+            new=int(row["new"] or 0),
+            open=int(row["open"] or 0),
+            overdue=int(row["overdue"] or 0),
+            closed=int(row["closed"] or 0),
+            as_of=as_of,
+        )
+    start = _day_start(now.astimezone(SHANGHAI).date())
+    new = _registered_since(start).filter(grid_id__in=inside).count()
+    open_row = (
+        _open_orders()
+        .filter(grid_id__in=inside)
+        .aggregate(open=Count("*"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
+    )
+    closed = _closed_since(start).filter(grid_id__in=inside).count()
     return TodayCounters(new=new, open=open_row["open"], overdue=open_row["overdue"], closed=closed)
 
 
@@ -542,8 +662,6 @@ def early_warnings_for_dashboard(*, scope: Unit, since: dt.date, limit: int = 20
 
 def fill_status() -> dict[str, Any]:
     """How fresh the rollups are (for the dashboard's footnote)."""
-    from assessment.models import FillState
-
     return {row.name: {"cursor": row.cursor, "until": row.until} for row in FillState.objects.all()}
 
 
@@ -582,7 +700,9 @@ class Dashboard:
 
 def dashboard_for(*, actor: Any, scope: Unit, period: Period, now: dt.datetime) -> Dashboard:
     """Every widget of the leader's dashboard for ``scope``: one query per widget (the rankings
-    a few), whatever the number of orders — the counts come from ``UnitDailyCount``."""
+    a few), whatever the number of orders — the counts come from the rollups (``UnitMonthCount``
+    for a month, ``UnitDailyCount`` for the trend) and today's counters from the per-grid
+    snapshot (``GridLiveCount``, at most a few minutes old)."""
     from whistles.choices import WhistleStatus
     from whistles.selectors import whistles_visible_to
 
@@ -640,17 +760,16 @@ def is_unusually_high(today: int, usual: float) -> bool:
     return today >= HOT_MIN_COUNT and poisson_tail(today, max(usual, HOT_MIN_EXPECTED)) < HOT_P
 
 
-def open_orders_by_grid(*, scope: Unit | int) -> dict[int, int]:
-    """Open orders per grid of ``scope``'s territory: one GROUP BY over the orders, answered by an
-    index-only scan of the partial ``order_open_grid_due`` index (an open status implies no
-    parent: merged children are closed as ``merged``)."""
-    rows = (
-        Order.objects.filter(grid_id__in=unit_subtree_ids(scope), status__in=sorted(OPEN))
-        .order_by()
-        .values_list("grid_id")
-        .annotate(n=Count("*"))  # COUNT(*): the index alone answers (an index-only scan)
-    )
-    return {int(grid): int(n) for grid, n in rows}
+def open_orders_by_grid(*, scope: Unit | int, now: dt.datetime) -> dict[int, int]:
+    """Open orders per grid of ``scope``'s territory: from the per-grid snapshot when it is fresh
+    (``live_snapshot_time``), else one GROUP BY over the open orders, an index-only scan of the
+    partial ``order_open_grid_due`` index."""
+    inside = unit_subtree_ids(scope)
+    if live_snapshot_time(now) is not None:
+        return dict(
+            GridLiveCount.objects.filter(unit_id__in=inside, open__gt=0).values_list("unit_id", "open")
+        )
+    return {grid: n for grid, (n, _overdue) in _open_by_grid(inside, now).items()}
 
 
 def registered_today_by_grid(*, scope: Unit | int, now: dt.datetime) -> dict[int, int]:
@@ -777,7 +896,7 @@ def grid_map_for(*, scope: Unit, now: dt.datetime, boundaries: bool = True) -> l
         .order_by("code")
         .values_list("pk", "code", "name", "boundary" if boundaries else "code")
     )
-    open_counts = open_orders_by_grid(scope=scope)
+    open_counts = open_orders_by_grid(scope=scope, now=now)
     today_counts = registered_today_by_grid(scope=scope, now=now)
     usual = usual_daily_by_grid(scope=scope, today=now.astimezone(SHANGHAI).date())
     warned = _warned_grids(scope=scope, now=now)
@@ -817,8 +936,10 @@ def monthly_problem_by_street(*, scope: Unit, period: Period) -> list[StreetProb
     reported catalog item in ``period`` — the count and its share of the street's registrations.
     Registrations by registration day come from the volume rollup (for a calendar month the
     monthly ``vi.received`` on the community, else the daily ``v.received`` on the grid, per
-    item), summed per street × item through the closure table: one aggregate query, plus one for
-    the streets. Ties go to the lower item code; a street without classified orders has no item."""
+    item), summed per street × item id through the closure table (no join to the catalog before
+    the grouping): one aggregate query, one for the streets and one for the codes and names of
+    the winning items. Ties go to the lower item code; a street without classified orders has
+    no item."""
     streets = list(
         Unit.objects.filter(kind=UnitKind.STREET, is_active=True, pk__in=unit_subtree_ids(scope))
         .order_by("code")
@@ -841,19 +962,27 @@ def monthly_problem_by_street(*, scope: Unit, period: Period) -> list[StreetProb
             ancestor__kind=UnitKind.STREET, ancestor_id__in=unit_subtree_ids(scope), **cells
         )
         .order_by()
-        .values_list("ancestor_id", f"{rel}item_id", f"{rel}item__code", f"{rel}item__name")
+        .values_list("ancestor_id", f"{rel}item_id")
         .annotate(n=Sum(f"{rel}value"))
     )
     totals: dict[int, int] = {}
-    best: dict[int, tuple[int, str, int, str]] = {}  # street → (count, code, item id, name)
-    for street, item, code, name, n in rows:
+    most: dict[int, tuple[int, list[int]]] = {}  # street → (largest count, the items that have it)
+    for street, item, n in rows:
         n = int(n or 0)
         totals[street] = totals.get(street, 0) + n
         if item is None or n <= 0:
             continue
-        current = best.get(street)
-        if current is None or (-n, code) < (-current[0], current[1]):
-            best[street] = (n, code, int(item), name)
+        count, tied = most.get(street, (0, []))
+        if n > count:
+            most[street] = (n, [int(item)])
+        elif n == count:
+            tied.append(int(item))
+    # only the winners (and the items tied with them) are looked up: one small query
+    items = _items_by_pk(item for _n, tied in most.values() for item in tied)
+    best: dict[int, tuple[int, str, int, str]] = {}  # street → (count, code, item id, name)
+    for street, (n, tied) in most.items():
+        item = min(tied, key=lambda pk: (items[pk][0], pk))
+        best[street] = (n, items[item][0], item, items[item][1])
     result = []
     for pk, street_name in streets:
         top = best.get(pk)

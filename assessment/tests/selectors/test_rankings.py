@@ -79,7 +79,8 @@ def test_a_street_without_valid_callbacks_is_listed_unranked(cast, streets):
 def test_the_ranking_widget_reads_the_rollups_in_a_fixed_number_of_queries(cast, streets):
     with CaptureQueriesContext(connection) as ctx:
         ranking_for_period(scope=streets.city, kind="street", period=SEPTEMBER)
-    assert len(ctx.captured_queries) == 3  # factors, ranked units, counts of both months via the closure
+    # factors, ranked units, counts of both months per unit, the ranked ancestors of those units
+    assert len(ctx.captured_queries) == 4
 
 
 def test_a_unit_rates_widget_is_two_queries(cast, streets):
@@ -215,5 +216,6 @@ def test_the_database_refuses_a_stored_weight_below_its_floor(cast, departments,
 def test_the_department_ranking_widget_query_budget(cast, departments):
     with CaptureQueriesContext(connection) as ctx:
         ranking_for_period(scope=cast.tree.city, kind="department", period=SEPTEMBER)
-    # factors, departments, counts, department map, whistle ratings ×2 months, evaluations
-    assert len(ctx.captured_queries) == 7
+    # factors, departments, counts per unit, their departments, department map, whistle ratings
+    # ×2 months, evaluations
+    assert len(ctx.captured_queries) == 8
