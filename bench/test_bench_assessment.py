@@ -45,7 +45,9 @@ def test_the_benchmark_reports_every_figure_and_both_ways_agree(seeded):
         "channel breakdown",
         "problem of the month (每月一题)",
         "today's counters",
+        "today's counters (counted live)",
     }
+    assert result.snapshot.p50_ms > 0
     assert set(result.pages) == {
         "dashboard page (city leader)",
         "dashboard map (GeoJSON)",
