@@ -103,12 +103,13 @@ class Order(models.Model):
     requester_id_number = EncryptedTextField(
         _("身份证号"), blank=True, context="orders.Order.requester_id_number"
     )
-    requester_phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    requester_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # (indexed in Meta: equality only, so without the LIKE twin Django adds to an indexed CharField)
+    requester_phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    requester_id_hash = models.CharField(max_length=64, blank=True, editable=False)
     confidential = models.BooleanField(_("保密件"), default=False)
 
-    client_request_id = models.CharField(_("客户端请求号"), max_length=64, null=True, blank=True, unique=True)
-    call_id = models.CharField(_("来电编号"), max_length=64, null=True, blank=True, db_index=True)
+    client_request_id = models.CharField(_("客户端请求号"), max_length=64, null=True, blank=True)
+    call_id = models.CharField(_("来电编号"), max_length=64, null=True, blank=True)
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -192,8 +193,21 @@ class Order(models.Model):
                 | (~Q(status=OrderStatus.MERGED) & Q(parent__isnull=True)),
                 name="order_merged_has_parent",
             ),
+            # idempotent creation; partial, so most registrations (no request id) skip it
+            models.UniqueConstraint(
+                fields=["client_request_id"],
+                condition=Q(client_request_id__isnull=False),
+                name="order_client_request_unique",
+            ),
         ]
         indexes = [
+            # looked up by equality only: no LIKE twins; the rare ones partial, so a registration
+            # without an ID number or a call touches no entry there
+            models.Index(fields=["requester_phone_hash"], name="order_phone_hash"),
+            models.Index(
+                fields=["requester_id_hash"], condition=~Q(requester_id_hash=""), name="order_id_hash"
+            ),
+            models.Index(fields=["call_id"], condition=Q(call_id__isnull=False), name="order_call_id"),
             # hot queues: open orders by deadline, per holder and per dispatch level
             models.Index(
                 fields=["holder_unit", "due_at"], condition=Q(status__in=_OPEN), name="order_open_holder_due"
