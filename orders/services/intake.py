@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -285,6 +286,10 @@ def _build_order(
     )
 
 
+# What a batch entry may hold: ``_build_order``'s fields (the lookup is the batch's own).
+BATCH_FIELDS = frozenset(inspect.signature(_build_order).parameters) - {"intake", "now", "lookup"}
+
+
 def _register(orders: list[Order], *, intake: _Intake, now: dt.datetime) -> None:
     """Number and insert ``orders`` (built by ``_build_order``) with their ``created`` events and
     the dispatchers' outbox rows, in the caller's transaction. A fixed number of statements
@@ -426,6 +431,7 @@ def order_create_batch(
     results: list[BatchEntry | None] = []
     fresh: list[Order] = []
     first_of: dict[str, Order] = {}
+    problems += [(i, _("含有未知的字段。")) for i, e in enumerate(entries) if set(e) - BATCH_FIELDS]
     refused = {index for index, _message in problems}
     for index, (entry, request_id) in enumerate(zip(entries, request_ids, strict=True)):
         if index in refused:
@@ -443,16 +449,12 @@ def order_create_batch(
             problems.append((index, exc.message))
             results.append(None)
             continue
-        except TypeError:
-            problems.append((index, _("含有未知的字段。")))
-            results.append(None)
-            continue
         fresh.append(order)
         if request_id is not None:
             first_of[request_id] = order
         results.append(BatchEntry(order, created=True))
     if problems:
-        raise InvalidBatch(sorted(problems))
+        raise InvalidBatch(sorted(set(problems)))
     try:
         with transaction.atomic():
             if fresh:

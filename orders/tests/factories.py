@@ -70,7 +70,8 @@ def make_item(
     return item
 
 
-def make_order(*, actor: Any, now: dt.datetime, grid: Any = None, **kwargs: Any) -> Order:
+def order_fields(**kwargs: Any) -> dict[str, Any]:
+    """A hotline complaint's registration fields, with ``kwargs`` over them."""
     values: dict[str, Any] = {
         "channel": Channel.HOTLINE,
         "kind": OrderKind.COMPLAINT,
@@ -80,7 +81,11 @@ def make_order(*, actor: Any, now: dt.datetime, grid: Any = None, **kwargs: Any)
         "requester_phone": "13800138000",
     }
     values.update(kwargs)
-    return services.order_create(actor=actor, now=now, grid=grid, **values)
+    return values
+
+
+def make_order(*, actor: Any, now: dt.datetime, grid: Any = None, **kwargs: Any) -> Order:
+    return services.order_create(actor=actor, now=now, grid=grid, **order_fields(**kwargs))
 
 
 @dataclass

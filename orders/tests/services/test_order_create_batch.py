@@ -12,26 +12,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders import services
-from orders.choices import Channel, EventType, OrderKind, OrderStatus
+from orders.choices import Channel, EventType, OrderStatus
 from orders.errors import InvalidBatch, InvalidInput
 from orders.models import Notification, Order, OrderEvent
 from orders.tests.factories import make_order
+from orders.tests.factories import order_fields as entry
 from orgs.addresses import address_create
 from orgs.tests.factories import UserFactory
-
-
-def entry(**kwargs: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "channel": Channel.HOTLINE,
-        "kind": OrderKind.COMPLAINT,
-        "title": "夜间施工噪音扰民",
-        "content": "小区旁工地每晚十一点后仍在施工，噪音很大。",
-        "requester_name": "张三",
-        "requester_phone": "13800138000",
-    }
-    values.update(kwargs)
-    return values
-
 
 ORDER_FIELDS = (
     "channel",
