@@ -32,7 +32,7 @@ from catalog.models import CatalogItem
 from core.api_auth import ApiTokenAuth, api_token_user
 from core.masking import mask_phone
 from core.net import client_ip
-from intake import ratelimit, services
+from intake import ratelimit, selectors, services
 from intake.models import Call, TelephonySystem
 from orders import attachments
 from orders.api import present
@@ -40,7 +40,7 @@ from orders.api.errors import STAFF_ERRORS, ApiErrorOut, ApiValidationErrorOut
 from orders.api.orders import create_kwargs, replayed
 from orders.api.schemas import ApiIn, OrderDetailOut, OrderFieldsIn, OrderSummaryOut, PathId
 from orders.choices import Channel, OrderKind, OrderStatus, Satisfaction
-from orders.errors import InvalidInput
+from orders.errors import InvalidInput, OrderError
 from orders.selectors import QUEUE_SELECT, order_get_for_user, orders_of_requester, orders_visible_to
 from orgs.geo import CoordSystem
 
@@ -59,6 +59,8 @@ class TelephonyAuth(HttpBearer):
 
 calls_router = Router(tags=["来电"])
 public_router = Router(auth=None, tags=["群众"])
+# Mounted by ``minhu.api`` at ``/orders`` too: intake's reads of an order, for staff.
+order_rating_router = Router(auth=ApiTokenAuth(), tags=["工单"])
 
 PUBLIC_ERRORS: dict[int, Any] = {
     404: ApiErrorOut,
@@ -349,3 +351,40 @@ def resident_rate(
             "created_at": rating.created_at,
         },
     )
+
+
+# --- staff: the resident's own rating of an order -------------------------------------------------
+
+
+class NotRated(OrderError):  # noqa: N818 -- reads like its siblings in orders.errors
+    """The order is in the caller's scope, but its resident has not rated it (yet)."""
+
+    code = "not_rated"
+    http_status = 404
+
+
+class ResidentRatingOut(Schema):
+    satisfaction: Satisfaction = Field(description="满意度：satisfied | basically | dissatisfied")
+    satisfaction_label: str = Field(description="满意度的名称（满意、基本满意、不满意）")
+    comment: str = Field(description="群众的评价内容（电话号码、身份证号已脱敏，同工单页）")
+    created_at: datetime
+
+
+@order_rating_router.get(
+    "/{order_id}/resident-rating", response={200: ResidentRatingOut, **STAFF_ERRORS}, summary="群众自评"
+)
+def order_resident_rating(request: HttpRequest, order_id: PathId) -> dict[str, Any]:
+    """What the resident said of the answer (``POST /public/orders/rate``), as the order page
+    shows it. 404 ``not_found`` outside the caller's scope; 404 ``not_rated`` while the resident
+    has not rated."""
+    actor = request.auth  # type: ignore[attr-defined]
+    order, rating = selectors.resident_rating_get_for_user(actor=actor, order_id=order_id)
+    if rating is None:
+        raise NotRated(_("群众尚未评价该工单。"))
+    return {
+        "satisfaction": rating.satisfaction,
+        "satisfaction_label": str(Satisfaction(rating.satisfaction).label),
+        # the order API's own masking: phone and ID numbers, and the requester's number as written
+        "comment": present.mask_text(rating.comment, *present._secrets(order)),
+        "created_at": rating.created_at,
+    }
