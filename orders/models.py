@@ -712,19 +712,23 @@ class ContactRecord(models.Model):
 
 class ExportStatus(models.TextChoices):
     """The life of a bulk export (SECURITY.md PI-4): asked for, then approved or refused; an
-    approved file can be downloaded until it expires."""
+    approved export is built after the decision commits (a task), then ready to download until it
+    expires — or failed, if building it failed."""
 
     PENDING = "pending", _("待审批")
-    APPROVED = "approved", _("已批准")
+    APPROVED = "approved", _("已批准")  # approved, the file not built yet
+    READY = "ready", _("可下载")
+    FAILED = "failed", _("生成失败")
     REFUSED = "refused", _("已驳回")
     EXPIRED = "expired", _("已过期")
 
 
 class OrderExport(models.Model):
     """A bulk export of the order search (SECURITY.md PI-4): requested with a reason, approved by
-    a leader or supervisor above the requester, built on approval within the requester's scope
-    (masked, watermarked), downloadable by the requester only, for a day. Written only by
-    ``orders.services.exports``; every step is in the audit log."""
+    a leader or supervisor above the requester, built after the approval by a task within the
+    requester's scope (masked, watermarked), downloadable by the requester only, for a day from
+    when the file is ready. Written only by ``orders.services.exports``; every step (and every
+    refused attempt) is in the audit log."""
 
     requested_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="order_exports", verbose_name=_("申请人")
@@ -751,6 +755,13 @@ class OrderExport(models.Model):
     sha256 = models.CharField(_("文件摘要"), max_length=64, blank=True)
     expires_at = models.DateTimeField(_("下载截止"), null=True, blank=True)
     download_count = models.PositiveIntegerField(_("下载次数"), default=0)
+    # Building the file (a task after the approval commits): the worker holding the build claims
+    # it until ``build_claimed_until`` (a conditional update; the instant doubles as the claim's
+    # token), ``build_attempts`` counts the claims (a worker that died leaves the row approved).
+    build_claimed_until = models.DateTimeField(_("生成占用至"), null=True, blank=True, editable=False)
+    build_attempts = models.PositiveSmallIntegerField(_("生成次数"), default=0, editable=False)
+    ready_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
+    failure_reason = models.CharField(_("失败原因"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("工单导出")
@@ -763,6 +774,10 @@ class OrderExport(models.Model):
                 condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
                 name="order_export_not_self_approved",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=ExportStatus.READY) | Q(ready_at__isnull=False, expires_at__isnull=False),
+                name="order_export_ready_has_window",
+            ),
         ]
         indexes = [
             models.Index(fields=["requested_by", "created_at"], name="order_export_requester_time"),
@@ -770,6 +785,11 @@ class OrderExport(models.Model):
                 fields=["created_at"],
                 condition=Q(status=ExportStatus.PENDING),
                 name="order_export_pending",
+            ),
+            models.Index(
+                fields=["decided_at"],
+                condition=Q(status=ExportStatus.APPROVED),
+                name="order_export_unbuilt",
             ),
         ]
 

@@ -1,6 +1,8 @@
 """The export pages (SECURITY.md PI-4): 申请导出 from the order search with its current filters,
-the 导出申请 page (mine; the pending ones I may approve or refuse, errors beside the field), and
-the download — ``no-store``, the requester's only, a 403 page without approval."""
+the 导出申请 page (mine; the pending ones I may approve or refuse, errors beside the field; 生成中
+with a refresh while the file is built after the approval), and the download — ``no-store``, the
+requester's only, a 403 page without approval or before the file is ready; refused attempts are
+audited."""
 
 from __future__ import annotations
 
@@ -75,9 +77,16 @@ def test_a_handler_cannot_request(cast, signed_in):
     assert not OrderExport.objects.exists()
 
 
+def _refused(attempt):
+    return AuditEvent.objects.filter(event_type="orders.export_refused", extra__attempt=attempt)
+
+
 def test_download_without_approval_is_a_403_page(cast, signed_in, pending, leader):
     client = signed_in(cast.district_dispatcher)
     assert client.get(f"/exports/{pending.pk}/download/").status_code == 403
+    refused = _refused("download").get()
+    assert refused.actor == cast.district_dispatcher and refused.object_id == str(pending.pk)
+    assert refused.request_id  # written in the request's context
     assert "下载" not in "".join(
         line
         for line in client.get("/exports/").content.decode().splitlines()
@@ -88,6 +97,7 @@ def test_download_without_approval_is_a_403_page(cast, signed_in, pending, leade
     )
     assert client.get(f"/exports/{pending.pk}/download/").status_code == 403
     assert not AuditEvent.objects.filter(event_type="orders.export_download").exists()
+    assert _refused("download").count() == 2
 
 
 def test_the_approver_sees_the_pending_request_and_a_refusal_needs_a_reason(cast, signed_in, pending, leader):
@@ -115,6 +125,7 @@ def test_self_approval_and_approvers_elsewhere_get_a_403(cast, signed_in, now):
         response = client.post(f"/exports/{export.pk}/decide/", {f"x{export.pk}-decision": "approve"})
         assert response.status_code == 403
     assert OrderExport.objects.get(pk=export.pk).status == ExportStatus.PENDING
+    assert [row.actor for row in _refused("decide").order_by("seq")] == [cast.supervisor, other_leader]
 
 
 def test_a_second_decision_is_told_it_came_too_late(cast, signed_in, pending, leader):
@@ -132,12 +143,57 @@ def test_a_second_decision_is_told_it_came_too_late(cast, signed_in, pending, le
     assert response.status_code == 302
     assert "已被他人处理" in late.get("/exports/").content.decode()
     assert OrderExport.objects.get(pk=pending.pk).decided_by == leader
+    assert _refused("decide").get().extra["error"] == "stale_transition"
 
 
-def test_the_requester_downloads_the_approved_file_no_store(cast, now, signed_in, pending, leader):
+def test_while_the_file_is_built_the_page_says_so_and_refreshes(
+    cast, signed_in, pending, leader, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = signed_in(leader).post(
+            f"/exports/{pending.pk}/decide/", {f"x{pending.pk}-decision": "approve"}
+        )
+    assert response.status_code == 302
+    client = signed_in(cast.district_dispatcher)
+    html = client.get("/exports/").content.decode()
+    assert "生成中" in html and f"/exports/{pending.pk}/download/" not in html
+    # a plain refresh link, and the list polls itself (htmx; no inline script under the CSP)
+    assert 'href="/exports/">刷新</a>' in html
+    assert 'id="my-exports"' in html and 'hx-trigger="every 5s"' in html and "<script>" not in html
+    assert client.get(f"/exports/{pending.pk}/download/").status_code == 403
+    assert "正在生成" in _refused("download").get().extra["reason"]
+    assert len(callbacks) == 1
+    callbacks[0]()  # the decision's commit: the build task runs (immediate in tests)
+    html = client.get("/exports/").content.decode()
+    assert f"/exports/{pending.pk}/download/" in html
+    assert "生成中" not in html and 'hx-trigger="every 5s"' not in html  # polling stops
+
+
+def test_a_failed_build_is_shown_without_a_download(
+    cast, signed_in, pending, leader, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("orders.services.exports.build_export_workbook", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(leader).post(f"/exports/{pending.pk}/decide/", {f"x{pending.pk}-decision": "approve"})
+    assert OrderExport.objects.get(pk=pending.pk).status == ExportStatus.FAILED
+    client = signed_in(cast.district_dispatcher)
+    html = client.get("/exports/").content.decode()
+    assert "生成失败，请重新申请" in html and f"/exports/{pending.pk}/download/" not in html
+    assert "disk full" not in html  # the reason is for the audit log, not the page
+    assert client.get(f"/exports/{pending.pk}/download/").status_code == 403
+
+
+def test_the_requester_downloads_the_approved_file_no_store(
+    cast, now, signed_in, pending, leader, django_capture_on_commit_callbacks
+):
     order = make_order(actor=cast.agent, now=now, grid=cast.tree.grid, item=cast.item)
     walk_to(order, OrderStatus.IN_PROGRESS, cast, now)
-    signed_in(leader).post(f"/exports/{pending.pk}/decide/", {f"x{pending.pk}-decision": "approve"})
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(leader).post(f"/exports/{pending.pk}/decide/", {f"x{pending.pk}-decision": "approve"})
+    assert OrderExport.objects.get(pk=pending.pk).status == ExportStatus.READY
     client = signed_in(cast.district_dispatcher)
     assert f"/exports/{pending.pk}/download/" in client.get("/exports/").content.decode()
     response = client.get(f"/exports/{pending.pk}/download/")
@@ -152,7 +208,8 @@ def test_the_requester_downloads_the_approved_file_no_store(cast, now, signed_in
     assert (
         AuditEvent.objects.filter(event_type="orders.export_download", object_id=str(pending.pk)).count() == 1
     )
-    # someone else, even the approver: 403; after a day: 403
+    # someone else, even the approver: 403; after a day: 403 — each refusal audited
     assert signed_in(leader).get(f"/exports/{pending.pk}/download/").status_code == 403
     OrderExport.objects.filter(pk=pending.pk).update(expires_at=now)  # its day is over
     assert client.get(f"/exports/{pending.pk}/download/").status_code == 403
+    assert [row.actor for row in _refused("download").order_by("seq")] == [leader, cast.district_dispatcher]

@@ -1,8 +1,10 @@
 """Bulk export of the order search (SECURITY.md PI-4): 申请导出 from the search page with a reason,
-the 导出申请 page (my requests; the pending ones I may approve or refuse), and the download of an
-approved file. Thin: the forms parse, ``orders.services.exports`` decides, audits and builds the
-file; a refusal is shown beside its field. Downloads are ``Cache-Control: no-store``; a download
-that is not (or no longer) allowed is the 403 page."""
+the 导出申请 page (my requests; the pending ones I may approve or refuse), and the download of a
+ready file. Thin: the forms parse, ``orders.services.exports`` decides and audits (a task builds
+the file after the approval); a refusal is shown beside its field. While one of my files is being
+built the page shows 生成中 and its list refreshes itself (htmx polling, plus a plain 刷新 link).
+Downloads are ``Cache-Control: no-store``; a download that is not (or no longer, or not yet)
+allowed is the 403 page."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orders import permissions, services
 from orders.errors import OrderError
-from orders.models import OrderExport
+from orders.models import ExportStatus, OrderExport
 from orders.selectors import order_exports_of, order_exports_pending_for
 from workbench.forms import NUMBER_MAX
 from workbench.views.common import clock, show_error
@@ -136,8 +138,10 @@ def _list(request: HttpRequest, bound: tuple[int, ExportDecisionForm] | None = N
         )
         for export in order_exports_pending_for(actor)
     ]
+    mine = list(order_exports_of(actor)[:100])
     context = {
-        "mine": list(order_exports_of(actor)[:100]),
+        "mine": mine,
+        "building": any(x.status == ExportStatus.APPROVED for x in mine),
         "pending": pending,
         "may_request": permissions.can_request_export(actor),
         "now": clock(),
@@ -167,7 +171,7 @@ def export_decide(request: HttpRequest, pk: int) -> HttpResponse:
             show_error(form, exc, "reason")
         else:
             if approve:
-                messages.success(request, _("已批准导出申请 %(id)d。") % {"id": pk})
+                messages.success(request, _("已批准导出申请 %(id)d，文件生成后申请人即可下载。") % {"id": pk})
             else:
                 messages.success(request, _("已驳回导出申请 %(id)d。") % {"id": pk})
             return redirect("workbench:export_list")
@@ -182,7 +186,8 @@ def export_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The approved file, to its requester (403 otherwise: not approved, expired, someone else's)."""
+    """The ready file, to its requester (403 otherwise: not approved, not built yet, failed,
+    expired, someone else's)."""
     export = OrderExport.objects.defer("content").filter(pk=pk).first()
     if export is None:
         raise Http404
