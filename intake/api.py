@@ -385,6 +385,6 @@ def order_resident_rating(request: HttpRequest, order_id: PathId) -> dict[str, A
         "satisfaction": rating.satisfaction,
         "satisfaction_label": str(Satisfaction(rating.satisfaction).label),
         # the order API's own masking: phone and ID numbers, and the requester's number as written
-        "comment": present.mask_text(rating.comment, *present._secrets(order)),
+        "comment": present.mask_text(rating.comment, *present.requester_secrets(order)),
         "created_at": rating.created_at,
     }

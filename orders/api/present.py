@@ -48,7 +48,9 @@ def mask_text(text: str, *secrets: str) -> str:
     return out
 
 
-def _secrets(order: Order) -> tuple[str, ...]:
+def requester_secrets(order: Order) -> tuple[str, ...]:
+    """The requester's phone (as typed and normalised) and ID number: masked wherever they appear
+    in free text shown to staff (titles, contents, comments)."""
     phone = order.requester_phone or ""
     return tuple(v for v in (phone, normalize_phone(phone), order.requester_id_number or "") if v)
 
@@ -75,7 +77,7 @@ def order_summary(order: Order) -> dict[str, Any]:
         "channel": order.channel,
         "kind": order.kind,
         "urgency": order.urgency,
-        "title": mask_text(order.title, *_secrets(order)),
+        "title": mask_text(order.title, *requester_secrets(order)),
         "item": None if item is None else {"id": item.pk, "code": item.code, "name": item.name},
         "grid": ref(order.grid),
         "dispatch_unit": ref(order.dispatch_unit),
@@ -139,7 +141,7 @@ def attachment_out(attachment: Attachment) -> dict[str, Any]:
 
 
 def order_detail(actor: Any, order: Order) -> dict[str, Any]:
-    secrets = _secrets(order)
+    secrets = requester_secrets(order)
     visible_attachments = attachments_visible_to(actor, order)
     visible_ids = {a.pk for a in visible_attachments}
     by_reply: dict[int, list[int]] = {}
@@ -214,7 +216,7 @@ def event_out(event: OrderEvent, order: Order | None = None) -> dict[str, Any]:
         label = str(EventType(event.type).label)
     except ValueError:
         label = event.type
-    secrets = _secrets(order) if order is not None else ()
+    secrets = requester_secrets(order) if order is not None else ()
     return {
         "seq": event.seq,
         "type": event.type,

@@ -481,7 +481,7 @@ def watermark_text(*, export: OrderExport, approver: Any, approved_at: dt.dateti
 def _order_rows(orders: Iterator[Order]) -> Iterator[list[str]]:
     # Lazily: orders.api.present pulls in the attachment pipeline (Pillow), which these
     # services never need otherwise (see orders.services.__getattr__).
-    from orders.api.present import _secrets, mask_text
+    from orders.api.present import mask_text, requester_secrets
 
     for order in orders:
         if order.confidential:
@@ -499,7 +499,7 @@ def _order_rows(orders: Iterator[Order]) -> Iterator[list[str]]:
             str(order.get_status_display()),
             order.holder_unit.name if order.holder_unit is not None else "",
             _local(order.due_at),
-            mask_text(order.title, *_secrets(order)),
+            mask_text(order.title, *requester_secrets(order)),
             name,
             phone,
         ]
